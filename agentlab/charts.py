@@ -1,0 +1,738 @@
+"""Charts for a results DataFrame: one question per function, each returning a Figure.
+
+Every function takes the DataFrame from ``Run.to_dataframe()`` (scored with
+``agentlab.score_dataframe`` for the quality charts) and returns a
+``matplotlib.figure.Figure`` built directly rather than through pyplot, so figures never
+pile up in pyplot's registry and nothing is shown as a side effect. Jupyter displays a
+returned figure; ``save_charts`` writes them as PNG files.
+
+Conventions shared by every chart:
+
+- A variant keeps one colour everywhere (``variant_colors``), assigned in the order in
+  which variants first appear in the DataFrame.
+- Long variant names are shortened the same way everywhere (``short_names``): the parts
+  all names share are dropped and named once in the axis label, as ``prefix-*-suffix``.
+- Many or long names are listed down the y axis; the figure grows with their number.
+- Error rows (``error`` not null) and NaN values are left out of quality and length
+  charts; confidence intervals come from ``agentlab.stats``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from .errors import ConfigError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from matplotlib.image import AxesImage
+
+__all__ = [
+    "all_charts",
+    "cost_latency",
+    "heatmap",
+    "length_by_variant",
+    "paired_differences",
+    "quality_by_variant",
+    "quality_vs_length",
+    "save_charts",
+    "short_name",
+    "short_names",
+    "variant_colors",
+]
+
+# tab10 first (the colours people know), then dark, saturated picks from tab20b and
+# Dark2 that stay apart from tab10, so up to 20 variants get 20 distinct hues.
+_PALETTE = (
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+    "#393b79", "#e7298a", "#e6ab02", "#1b9e77", "#843c39",
+    "#637939", "#7b4173", "#8c6d31", "#6b6ecf", "#a6761d",
+)
+_SEPARATORS = "-_ ./:"
+_UNITS = {
+    "quality": "quality (0–1)",
+    "words": "words",
+    "output_tokens": "output tokens",
+    "chars": "characters",
+    "lines": "lines",
+    "code_lines": "lines of code",
+    "latency_s": "seconds",
+    "cost_usd": "USD",
+}
+_DPI = 120
+
+
+class _Names(NamedTuple):
+    """Display labels, and the prefix and suffix that were cut from every name."""
+
+    labels: dict[str, str]
+    prefix: str
+    suffix: str
+
+    def axis_label(self, what: str) -> str:
+        """``what``, plus the parts every name shares, e.g. "variant: py-pro-*-strict"."""
+        if not (self.prefix or self.suffix):
+            return what
+        return f"{what}: {short_name(self.prefix, 28)}*{short_name(self.suffix, 28)}"
+
+
+# ------------------------------------------------------------------------------ names
+
+
+def short_name(name: str, max_len: int = 24) -> str:
+    """Shorten one name to at most ``max_len`` characters by cutting out its middle.
+
+    Args:
+        name: The name to shorten.
+        max_len: Longest result allowed (at least 5).
+
+    Returns:
+        ``name`` itself when short enough, else its head and tail joined by "…"; the
+        tail is kept longer because variant names tend to differ at the end.
+    """
+    max_len = max(max_len, 5)
+    if len(name) <= max_len:
+        return name
+    head = (max_len - 1) * 2 // 5
+    return name[:head] + "…" + name[-(max_len - 1 - head) :]
+
+
+def _shared_start(names: Sequence[str]) -> str:
+    """The longest start shared by all names that ends at a separator and leaves a rest."""
+    if len(names) < 2:
+        return ""
+    shared = os.path.commonprefix(list(names))  # noqa: RUF071 (names, not paths)
+    cut = len(shared)
+    while cut > 0 and (shared[cut - 1] not in _SEPARATORS or cut >= min(map(len, names))):
+        cut -= 1
+    return shared[:cut]
+
+
+def _shorten(names: Sequence[str], max_len: int = 24) -> _Names:
+    prefix = _shared_start(names)
+    rests = [n[len(prefix) :] for n in names]
+    suffix = _shared_start([r[::-1] for r in rests])[::-1]
+    rests = [r[: len(r) - len(suffix)] for r in rests]
+    limit = max_len
+    while True:
+        labels = [short_name(r, limit) for r in rests]
+        if len(set(labels)) == len(labels) or limit > max(map(len, rests)):
+            return _Names(dict(zip(names, labels, strict=True)), prefix, suffix)
+        limit += 4
+
+
+def short_names(names: Iterable[str], max_len: int = 24) -> dict[str, str]:
+    """Shorten several names for display, keeping them unique.
+
+    The prefix and suffix that all names share (cut at a separator such as "-" or "_")
+    are dropped, and each rest is middle-ellipsized with ``short_name``. If that makes
+    two labels equal, the length limit is raised until they differ.
+
+    Args:
+        names: The names, e.g. variant names; duplicates are ignored.
+        max_len: Longest label wanted.
+
+    Returns:
+        A mapping from each distinct name to its unique display label.
+    """
+    return _shorten(list(dict.fromkeys(names)), max_len).labels
+
+
+def variant_colors(variants: Iterable[str]) -> dict[str, str]:
+    """Give each variant a colour, stable for a given order of variants.
+
+    Args:
+        variants: Variant names in a stable order (the charts use the order of first
+            appearance in the DataFrame); duplicates are ignored.
+
+    Returns:
+        A mapping from variant to hex colour. Up to 20 variants get distinct colours;
+        beyond that the palette repeats.
+    """
+    return {v: _PALETTE[i % len(_PALETTE)] for i, v in enumerate(dict.fromkeys(variants))}
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def _require(df: pd.DataFrame, *columns: str) -> None:
+    if df.empty:
+        raise ConfigError("charts: the results DataFrame is empty; run some cells first")
+    for col in columns:
+        if col not in df.columns:
+            hint = "; score it first with agentlab.score_dataframe" if col == "quality" else ""
+            raise ConfigError(f"charts: column {col!r} is not in the DataFrame{hint}")
+
+
+def _check_baseline(baseline: str | None, variants: Sequence[str]) -> None:
+    if baseline is not None and baseline not in variants:
+        raise ConfigError(
+            f"charts: baseline {baseline!r} is not a variant in the DataFrame; "
+            f"pick one of: {', '.join(variants)}"
+        )
+
+
+def _variants(df: pd.DataFrame) -> list[str]:
+    """Variants in order of first appearance: the order colours are assigned in."""
+    return [str(v) for v in dict.fromkeys(df["variant"].tolist())]
+
+
+def _valid(df: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    """Rows that ran without error and have a value in every one of ``columns``."""
+    # An empty error string counts as no error, as agentlab.stats counts it.
+    ok = (df["error"].fillna("") == "") if "error" in df.columns else df["variant"].notna()
+    for col in columns:
+        ok &= df[col].notna()
+    return df.loc[ok]
+
+
+def _unit(metric: str) -> str:
+    if metric in _UNITS:
+        return _UNITS[metric]
+    if metric.startswith("score_"):
+        return f"{metric.removeprefix('score_')} score (0–1)"
+    return metric.replace("_", " ")
+
+
+def _bounded(metric: str) -> bool:
+    return metric == "quality" or metric.startswith("score_")
+
+
+def _finite(*values: object) -> bool:
+    return all(isinstance(v, int | float) and math.isfinite(v) for v in values)
+
+
+def _records(table: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """A stats table (indexed by variant) as plain rows, so lookups need no pandas."""
+    return {str(k): {str(c): v for c, v in row.items()} for k, row in table.iterrows()}
+
+
+def _is_horizontal(labels: Iterable[str]) -> bool:
+    """Many or long names read better down the y axis than squeezed along the x axis."""
+    lengths = [len(s) for s in labels]
+    return len(lengths) > 5 or max(lengths, default=0) > 14
+
+
+def _new_figure(n: int, horizontal: bool, panels: int = 1) -> tuple[Figure, list[Axes]]:
+    """A figure sized for ``n`` categories, with ``panels`` side-by-side axes."""
+    from matplotlib.figure import Figure
+
+    if horizontal:
+        size = (4.2 + 3.6 * panels, max(3.2, 1.7 + 0.42 * n))
+    else:
+        size = (max(5.0, 1.8 + 1.1 * n) * (0.8 * panels if panels > 1 else 1), 4.6)
+    fig = Figure(figsize=size, layout="constrained")
+    axes = list(fig.subplots(1, panels, sharey=horizontal and panels > 1, squeeze=False)[0])
+    for ax in axes:
+        ax.spines[["top", "right"]].set_visible(False)
+        ax.grid(axis="x" if horizontal else "y", alpha=0.3)
+        ax.set_axisbelow(True)
+    return fig, axes
+
+
+def _set_categories(ax: Axes, labels: Sequence[str], horizontal: bool, name: str) -> None:
+    """Put the labels on the category axis, first one at the top (or left)."""
+    positions = list(range(len(labels)))
+    if horizontal:
+        ax.set_yticks(positions, labels)
+        ax.set_ylim(len(labels) - 0.5, -0.5)
+        ax.set_ylabel(name)
+    else:
+        ax.set_xticks(positions, labels)
+        ax.set_xlim(-0.5, len(labels) - 0.5)
+        ax.set_xlabel(name)
+
+
+def _set_values(ax: Axes, horizontal: bool, label: str, top: float | None = None) -> None:
+    """Label the value axis and start it at zero."""
+    if horizontal:
+        ax.set_xlabel(label)
+        ax.set_xlim(0, top)
+    else:
+        ax.set_ylabel(label)
+        ax.set_ylim(0, top)
+
+
+def _subtitle(ax: Axes, text: str) -> None:
+    ax.set_title(text, fontsize="small", color="0.35")
+
+
+def _no_data(ax: Axes, pos: int, horizontal: bool, text: str) -> None:
+    """Say, where a variant's mark would be, that it has nothing to show."""
+    if horizontal:
+        ax.text(0.01, pos, text, va="center", transform=ax.get_yaxis_transform(),
+                color="0.4", fontsize="small", fontstyle="italic")
+    else:
+        ax.text(pos, 0.02, text, ha="center", rotation=90, transform=ax.get_xaxis_transform(),
+                color="0.4", fontsize="small", fontstyle="italic")
+
+
+# ---------------------------------------------------------------------------- quality
+
+
+def quality_by_variant(
+    df: pd.DataFrame, *, baseline: str | None = None, metric: str = "quality"
+) -> Figure:
+    """Mean quality per variant with 95% confidence intervals clustered on tasks.
+
+    Args:
+        df: Scored results DataFrame.
+        baseline: Variant to mark: hatched bar, "(baseline)" label, dashed line at its mean.
+        metric: Column to average, e.g. "quality" or a "score_<grader>" column.
+
+    Returns:
+        A Figure with one axes and one bar per variant that has data; a variant with one
+        task has no error bar, one with no scored rows says so.
+
+    Raises:
+        ConfigError: If the DataFrame is empty, lacks a column, or ``baseline`` is unknown.
+    """
+    from . import stats
+
+    _require(df, "variant", "task_id", metric)
+    order = _variants(df)
+    _check_baseline(baseline, order)
+    names, colors = _shorten(order), variant_colors(order)
+    table = _records(stats.variant_stats(_valid(df, metric), metric))
+    horizontal = _is_horizontal(names.labels.values())
+    fig, (ax,) = _new_figure(len(order), horizontal)
+    for pos, variant in enumerate(order):
+        row = table.get(variant, {})
+        if not _finite(row.get("mean")):
+            _no_data(ax, pos, horizontal, "no scored rows")
+            continue
+        _mean_bar(ax, pos, row, colors[variant], variant == baseline, horizontal)
+    subtitle = "bars: mean · whiskers: 95% CI clustered on tasks"
+    if baseline is not None and _finite(table.get(baseline, {}).get("mean")):
+        line = ax.axvline if horizontal else ax.axhline
+        line(float(table[baseline]["mean"]), color="0.25", linestyle="--", linewidth=1)
+        subtitle += " · dashed: baseline mean"
+    labels = [_baseline_label(names.labels[v], v == baseline) for v in order]
+    _set_categories(ax, labels, horizontal, names.axis_label("variant"))
+    _set_values(ax, horizontal, f"mean {_unit(metric)}", 1.12 if _bounded(metric) else None)
+    fig.suptitle(f"Mean {_unit(metric).split(' (')[0]} by variant", fontweight="bold")
+    _subtitle(ax, subtitle)
+    return fig
+
+
+def _baseline_label(label: str, is_baseline: bool) -> str:
+    return label + " (baseline)" if is_baseline and "baseline" not in label.lower() else label
+
+
+def _mean_bar(
+    ax: Axes, pos: int, row: Mapping[str, float], color: str, is_baseline: bool, horizontal: bool
+) -> None:
+    """One bar with its CI whisker and a "mean (n=tasks)" note past the whisker."""
+    mean, low, high = float(row["mean"]), float(row["ci_low"]), float(row["ci_high"])
+    bar = ax.barh if horizontal else ax.bar
+    bar(pos, mean, 0.7, color=color, alpha=0.85, hatch="//" if is_baseline else None,
+        edgecolor="0.2" if is_baseline else color, linewidth=1.2 if is_baseline else 0)
+    end = mean
+    if _finite(low, high):
+        err = [[mean - low], [high - mean]]
+        if horizontal:
+            ax.errorbar(mean, pos, xerr=err, fmt="none", ecolor="0.15", capsize=4, linewidth=1.3)
+        else:
+            ax.errorbar(pos, mean, yerr=err, fmt="none", ecolor="0.15", capsize=4, linewidth=1.3)
+        end = high
+    note = f"{mean:.2f} (n={int(row['n_tasks'])})"
+    if horizontal:
+        ax.annotate(note, (end, pos), xytext=(4, 0), textcoords="offset points",
+                    va="center", fontsize="small")
+    else:
+        ax.annotate(note, (pos, end), xytext=(0, 3), textcoords="offset points",
+                    ha="center", fontsize="small")
+
+
+def quality_vs_length(
+    df: pd.DataFrame, *, length: str = "words", metric: str = "quality"
+) -> Figure:
+    """Quality against answer length, one colour per variant, with each variant's mean.
+
+    The rank correlation over all answers is printed, so "longer is better" is checked
+    rather than assumed.
+
+    Args:
+        df: Scored results DataFrame (error rows are left out).
+        length: Length column for the x axis, e.g. "words" or "output_tokens".
+        metric: Quality column for the y axis.
+
+    Returns:
+        A Figure with one axes: per variant with data, a scatter of its answers and a
+        larger outlined diamond at its mean.
+
+    Raises:
+        ConfigError: If the DataFrame is empty or lacks a column.
+    """
+    from matplotlib.figure import Figure
+
+    _require(df, "variant", length, metric)
+    order = _variants(df)
+    names, colors = _shorten(order), variant_colors(order)
+    data = _valid(df, metric, length)
+    fig = Figure(figsize=(8.8 if len(order) > 6 else 7.4, 5.2), layout="constrained")
+    ax = fig.add_subplot()
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.grid(alpha=0.3)
+    shown = []
+    for variant in order:
+        group = data[data["variant"] == variant]
+        if group.empty:
+            continue
+        x, y = group[length].to_numpy(dtype=float), group[metric].to_numpy(dtype=float)
+        ax.scatter(x, y, s=18, color=colors[variant], alpha=0.45, linewidths=0)
+        ax.scatter([x.mean()], [y.mean()], s=130, marker="D", color=colors[variant],
+                   edgecolors="0.1", linewidths=1.3, zorder=4)
+        shown.append(variant)
+    ax.set_xlabel(f"answer length ({_unit(length)})")
+    ax.set_ylabel(_unit(metric))
+    if _bounded(metric):
+        ax.set_ylim(-0.03, 1.05)
+    ax.set_xlim(left=0)
+    _scatter_legend(fig, ax, [(names.labels[v], colors[v]) for v in shown], names)
+    fig.suptitle(f"{_unit(metric).split(' (')[0].capitalize()} vs length", fontweight="bold")
+    _subtitle(ax, _correlation_note(data, length, metric))
+    return fig
+
+
+def _scatter_legend(
+    fig: Figure, ax: Axes, entries: Sequence[tuple[str, str]], names: _Names
+) -> None:
+    """Opaque legend markers; inside the axes for a few variants, outside for many."""
+    from matplotlib.lines import Line2D
+
+    def marker(shape: str, face: str, size: float) -> Line2D:
+        edge = "0.1" if shape == "D" else face
+        return Line2D([], [], marker=shape, linestyle="none", markersize=size,
+                      markerfacecolor=face, markeredgecolor=edge)
+
+    handles = [marker("o", color, 6) for _, color in entries] + [marker("D", "white", 8)]
+    labels = [label for label, _ in entries] + ["variant mean"]
+    title = names.axis_label("variant")
+    if len(entries) > 6:
+        fig.legend(handles, labels, loc="outside right upper", fontsize="small", frameon=False,
+                   title=title.replace(": ", ":\n"), title_fontsize="small")
+    else:
+        ax.legend(handles, labels, loc="best", fontsize="small", framealpha=0.9,
+                  title=title if title != "variant" else None, title_fontsize="small")
+
+
+def _correlation_note(data: pd.DataFrame, length: str, metric: str) -> str:
+    if len(data) < 3 or data[length].nunique() < 2 or data[metric].nunique() < 2:
+        return "too few answers for a correlation"
+    rho = float(data[length].corr(data[metric], method="spearman"))
+    return f"Spearman ρ(length, {metric}) = {rho:+.2f} over {len(data)} answers"
+
+
+# ---------------------------------------------------------------------- distributions
+
+
+def length_by_variant(df: pd.DataFrame, *, metric: str = "words") -> Figure:
+    """Distribution of answer length per variant: a box plot over the jittered answers.
+
+    Args:
+        df: Results DataFrame (error rows are left out).
+        metric: Length column, e.g. "words", "output_tokens", "chars" or "lines".
+
+    Returns:
+        A Figure with one axes and, per variant with data, one box and one strip of points.
+
+    Raises:
+        ConfigError: If the DataFrame is empty or lacks a column.
+    """
+    _require(df, "variant", metric)
+    order = _variants(df)
+    names, colors = _shorten(order), variant_colors(order)
+    horizontal = _is_horizontal(names.labels.values())
+    fig, (ax,) = _new_figure(len(order), horizontal)
+    _distribution(ax, _valid(df, metric), metric, colors, horizontal)
+    _set_categories(ax, [names.labels[v] for v in order], horizontal, names.axis_label("variant"))
+    _set_values(ax, horizontal, _unit(metric))
+    fig.suptitle(f"Answer length by variant ({_unit(metric)})", fontweight="bold")
+    _subtitle(ax, "box: median and quartiles · dots: one answer each")
+    return fig
+
+
+def _distribution(
+    ax: Axes, data: pd.DataFrame, metric: str, colors: Mapping[str, str], horizontal: bool
+) -> None:
+    """Per variant (in ``colors`` order), a box and its points jittered across the box."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)  # fixed seed: the same data always draws the same chart
+    groups = {str(k): g[metric].to_numpy(dtype=float) for k, g in data.groupby("variant")}
+    for pos, variant in enumerate(colors):
+        values = groups.get(variant, np.empty(0))
+        if values.size == 0:
+            _no_data(ax, pos, horizontal, "no data")
+            continue
+        box = ax.boxplot([values], positions=[pos], widths=0.6, patch_artist=True,
+                         showfliers=False, manage_ticks=False,
+                         orientation="horizontal" if horizontal else "vertical",
+                         medianprops={"color": "0.1", "linewidth": 1.5})
+        for patch in box["boxes"]:
+            patch.set_facecolor(colors[variant])
+            patch.set_alpha(0.35)
+        jitter = pos + rng.uniform(-0.22, 0.22, values.size)
+        x, y = (values, jitter) if horizontal else (jitter, values)
+        ax.scatter(x, y, s=14, color=colors[variant], alpha=0.75, linewidths=0, zorder=3)
+
+
+# ---------------------------------------------------------------------------- heatmap
+
+
+def heatmap(df: pd.DataFrame, *, metric: str = "quality") -> Figure:
+    """Mean of ``metric`` for every variant × task cell.
+
+    Args:
+        df: Scored results DataFrame (error rows are left out; empty cells are grey).
+        metric: Column to average per cell.
+
+    Returns:
+        A Figure with the heatmap axes and its colour bar axes; cells carry their value
+        when there are few enough of them to read (240 at most).
+
+    Raises:
+        ConfigError: If the DataFrame is empty or lacks a column.
+    """
+    from matplotlib.figure import Figure
+
+    _require(df, "variant", "task_id", metric)
+    order = _variants(df)
+    tasks = [str(t) for t in dict.fromkeys(df["task_id"].tolist())]
+    names, task_names = _shorten(order), _shorten(tasks, 20)
+    grid = (
+        _valid(df, metric)
+        .pivot_table(index="variant", columns="task_id", values=metric, aggfunc="mean")
+        .reindex(index=order, columns=tasks)
+    )
+    width = min(18.0, max(6.0, 3.4 + 0.6 * len(tasks)))
+    height = min(14.0, max(3.6, 2.2 + 0.42 * len(order)))
+    fig = Figure(figsize=(width, height), layout="constrained")
+    ax = fig.add_subplot()
+    image = _draw_grid(ax, grid.to_numpy(dtype=float), metric)
+    ax.set_yticks(range(len(order)), [names.labels[v] for v in order])
+    tick_labels = [task_names.labels[t] for t in tasks]
+    slanted = max(map(len, tick_labels)) > 4  # short ids such as "01" read fine upright
+    ax.set_xticks(range(len(tasks)), tick_labels, rotation=40 if slanted else 0,
+                  ha="right" if slanted else "center", rotation_mode="anchor")
+    ax.set_xlabel(task_names.axis_label("task"))
+    ax.set_ylabel(names.axis_label("variant"))
+    fig.colorbar(image, ax=ax, shrink=0.9, pad=0.02).set_label(f"mean {_unit(metric)}")
+    fig.suptitle(f"Mean {_unit(metric).split(' (')[0]} per variant and task", fontweight="bold")
+    _subtitle(ax, "grey: no scored answer")
+    return fig
+
+
+def _draw_grid(ax: Axes, grid: np.ndarray, metric: str) -> AxesImage:
+    """Draw the cells and, when legible, their values in black or white by background."""
+    import numpy as np
+    from matplotlib import colormaps
+
+    finite = grid[np.isfinite(grid)]
+    low, high = (0.0, 1.0) if _bounded(metric) or finite.size == 0 else (finite.min(), finite.max())
+    cmap = colormaps["viridis"].with_extremes(bad="0.85")
+    image = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=low, vmax=high, aspect="auto")
+    if grid.size <= 240:
+        for (r, c), value in np.ndenumerate(grid):
+            if math.isfinite(value):
+                shade = (value - low) / ((high - low) or 1.0)
+                ax.text(c, r, f"{value:.2f}" if _bounded(metric) else f"{value:.3g}",
+                        ha="center", va="center", fontsize=8,
+                        color="black" if shade > 0.55 else "white")
+    return image
+
+
+# ----------------------------------------------------------------- paired differences
+
+
+def paired_differences(df: pd.DataFrame, *, baseline: str, metric: str = "quality") -> Figure:
+    """Forest plot: each variant's mean paired difference from the baseline, with 95% CI.
+
+    Args:
+        df: Scored results DataFrame with at least two variants.
+        baseline: The variant every other variant is compared with.
+        metric: Column compared, e.g. "quality".
+
+    Returns:
+        A Figure with one axes: a point and CI per compared variant, a dashed zero line,
+        and the verdict of ``agentlab.stats.compare_to_baseline`` on the right, green
+        when the CI is above zero and red when below.
+
+    Raises:
+        ConfigError: If the DataFrame is empty, lacks a column, ``baseline`` is unknown,
+            or there is no other variant to compare.
+    """
+    from . import stats
+
+    _require(df, "variant", "task_id", metric)
+    order = _variants(df)
+    _check_baseline(baseline, order)
+    others = [v for v in order if v != baseline]
+    if not others:
+        raise ConfigError(f"charts: only {baseline!r} is in the DataFrame; add variants to compare")
+    names, colors = _shorten(order), variant_colors(order)
+    table = _records(stats.compare_to_baseline(_valid(df, metric), baseline, metric))
+    fig, (ax,) = _new_figure(len(others), True)
+    ax.axvline(0, color="0.3", linestyle="--", linewidth=1)
+    for pos, variant in enumerate(others):
+        if _finite(table.get(variant, {}).get("mean_diff")):
+            _difference(ax, pos, table[variant], colors[variant])
+        else:
+            _no_data(ax, pos, True, "no tasks shared with the baseline")
+    _set_categories(ax, [names.labels[v] for v in others], True, names.axis_label("variant"))
+    ax.set_xlabel(f"difference in mean {_unit(metric)} vs baseline")
+    edge = max(*map(abs, ax.get_xlim()), 0.05)
+    ax.set_xlim(-edge, edge)  # symmetric, so left of zero always reads as "worse"
+    title = f"Difference from baseline '{_baseline_label(names.labels[baseline], False)}'"
+    fig.suptitle(title, fontweight="bold")
+    _subtitle(ax, "point: mean paired difference over tasks · whiskers: 95% CI")
+    return fig
+
+
+def _difference(ax: Axes, pos: int, row: Mapping[str, Any], color: str) -> None:
+    diff, low, high = float(row["mean_diff"]), float(row["ci_low"]), float(row["ci_high"])
+    if _finite(low, high):
+        ax.errorbar(diff, pos, xerr=[[diff - low], [high - diff]], fmt="none", ecolor=color,
+                    capsize=4, linewidth=1.6)
+    ax.scatter([diff], [pos], s=70, color=color, edgecolors="0.1", zorder=3)
+    p_value = float(row["p_value"])
+    p_text = f", p={p_value:.2g}" if _finite(p_value) else ""
+    note = f"{row['verdict']}  (Δ {diff:+.3f}{p_text})"
+    # Colour follows the interval rather than the verdict's wording, which stats owns.
+    tone = "0.35"
+    if _finite(low, high) and (low > 0 or high < 0):
+        tone = "#2a7d2e" if low > 0 else "#b22222"
+    ax.annotate(note, (1, pos), xycoords=ax.get_yaxis_transform(), xytext=(8, 0),
+                textcoords="offset points", va="center", fontsize="small", color=tone)
+
+
+# ---------------------------------------------------------------------- cost, latency
+
+
+def cost_latency(df: pd.DataFrame) -> Figure:
+    """Two panels: total cost per variant (USD) and latency per call (seconds).
+
+    Args:
+        df: Results DataFrame; cost counts every row, latency leaves out error rows.
+
+    Returns:
+        A Figure with two axes: cost bars (or "local model: no cost" when nothing cost
+        anything), then latency boxes with their points.
+
+    Raises:
+        ConfigError: If the DataFrame is empty or lacks a column.
+    """
+    _require(df, "variant", "cost_usd", "latency_s")
+    order = _variants(df)
+    names, colors = _shorten(order), variant_colors(order)
+    horizontal = _is_horizontal(names.labels.values())
+    fig, (cost_ax, time_ax) = _new_figure(len(order), horizontal, panels=2)
+    labels = [names.labels[v] for v in order]
+    for ax in (cost_ax, time_ax):
+        _set_categories(ax, labels, horizontal, names.axis_label("variant"))
+    _cost_panel(cost_ax, df, colors, horizontal)
+    _distribution(time_ax, _valid(df, "latency_s"), "latency_s", colors, horizontal)
+    _set_values(time_ax, horizontal, "latency per call (seconds)")
+    if horizontal:
+        time_ax.set_ylabel("")  # the shared y axis is labelled once, on the left
+    cost_ax.set_title("Total cost", fontsize="medium")
+    time_ax.set_title("Latency (box: median and quartiles)", fontsize="medium")
+    fig.suptitle("Cost and latency by variant", fontweight="bold")
+    return fig
+
+
+def _cost_panel(ax: Axes, df: pd.DataFrame, colors: Mapping[str, str], horizontal: bool) -> None:
+    totals = df.groupby("variant")["cost_usd"].sum()
+    values = [float(totals.get(v, 0.0)) for v in colors]
+    axis = ax.xaxis if horizontal else ax.yaxis
+    if any(v > 0 for v in values):
+        bar = ax.barh if horizontal else ax.bar
+        bars = bar(range(len(values)), values, 0.7, color=list(colors.values()), alpha=0.85)
+        ax.bar_label(bars, labels=[_usd(v) for v in values], padding=3, fontsize="small")
+        axis.set_major_formatter(lambda value, _pos: _usd(value))
+        if horizontal:
+            ax.margins(x=0.15)
+        else:
+            ax.margins(y=0.15)
+    else:
+        local = "provider" in df.columns and bool((df["provider"] == "local").all())
+        ax.text(0.5, 0.5, "local model: no cost" if local else "no cost recorded",
+                transform=ax.transAxes, ha="center", va="center", color="0.35")
+        axis.set_ticks([])  # a 0–1 dollar scale with nothing on it would mislead
+    _set_values(ax, horizontal, "total cost (USD)")
+
+
+def _usd(value: float) -> str:
+    """Dollars with enough digits to tell small test runs apart."""
+    if value == 0:
+        return "$0"
+    return f"${value:,.2f}" if value >= 1 else f"${value:.3g}"
+
+
+# ------------------------------------------------------------------------- everything
+
+
+def all_charts(df: pd.DataFrame, *, baseline: str | None = None) -> dict[str, Figure]:
+    """Every chart the DataFrame supports, keyed by a file-friendly name.
+
+    Quality charts need a scored DataFrame (a ``quality`` column) and are skipped
+    without one; "paired_differences" needs ``baseline`` and a second variant.
+
+    Args:
+        df: Results DataFrame, scored or not.
+        baseline: Variant to mark and compare the others with.
+
+    Returns:
+        Figures keyed by name ("quality_by_variant", "paired_differences", "heatmap",
+        "length_by_variant", "quality_vs_length", "cost_latency"), in that order.
+
+    Raises:
+        ConfigError: If the DataFrame is empty or ``baseline`` is unknown.
+    """
+    _require(df, "variant")
+    order = _variants(df)
+    _check_baseline(baseline, order)
+    figs: dict[str, Figure] = {}
+    scored = "quality" in df.columns
+    if scored:
+        figs["quality_by_variant"] = quality_by_variant(df, baseline=baseline)
+        if baseline is not None and len(order) > 1:
+            figs["paired_differences"] = paired_differences(df, baseline=baseline)
+        figs["heatmap"] = heatmap(df)
+    length = "words" if "words" in df.columns else "output_tokens"
+    if length in df.columns:
+        figs["length_by_variant"] = length_by_variant(df, metric=length)
+        if scored:
+            figs["quality_vs_length"] = quality_vs_length(df, length=length)
+    if {"cost_usd", "latency_s"} <= set(df.columns):
+        figs["cost_latency"] = cost_latency(df)
+    return figs
+
+
+def save_charts(figs: Mapping[str, Figure], folder: str | Path) -> list[Path]:
+    """Write figures as PNG files named after their keys.
+
+    Args:
+        figs: Figures keyed by name, e.g. from ``all_charts``.
+        folder: Folder to write into; created when missing.
+
+    Returns:
+        The paths written, in the order of ``figs``.
+    """
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, fig in figs.items():
+        path = out / f"{name}.png"
+        fig.savefig(path, dpi=_DPI, facecolor="white")
+        paths.append(path)
+    return paths

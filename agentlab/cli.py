@@ -1,0 +1,263 @@
+"""The ``agentlab`` command line: a thin layer over the library for the shell and CI.
+
+Exit codes: 0 ok, 1 invalid input or some cells failed, 2 usage error, 130 interrupted.
+Every :class:`~agentlab.errors.AgentlabError` becomes one line on stderr, no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .errors import AgentlabError
+
+if TYPE_CHECKING:
+    from .tasks import Task
+
+DEFAULT_AGENTS = Path("data/agents")
+DEFAULT_TASKS = Path("data/tasks/backend.yaml")
+
+
+def _print_table(rows: list[dict[str, object]]) -> None:
+    if not rows:
+        return
+    keys = list(rows[0])
+    widths = {k: max(len(k), *(len(str(r[k])) for r in rows)) for k in keys}
+    print("  ".join(k.ljust(widths[k]) for k in keys))
+    for r in rows:
+        print("  ".join(str(r[k]).ljust(widths[k]) for k in keys))
+
+
+def cmd_agents(args: argparse.Namespace) -> int:
+    """List and validate agent files; report every error at once."""
+    from .agents import load_agents
+    from .errors import AgentFileErrors
+
+    try:
+        agents = load_agents(args.paths or [DEFAULT_AGENTS], collect_errors=True)
+    except AgentFileErrors as exc:
+        for err in exc.errors:
+            print(f"agentlab: error: {err}", file=sys.stderr)
+        return 1
+    _print_table([{"name": a.name, "model": a.model or "-", "yaml": a.parse_mode,
+                   "hash": a.content_hash, "words": len(a.body.split()),
+                   "sections": len(a.sections()), "examples": len(a.examples),
+                   "file": a.source} for a in agents])
+    for a in agents:
+        for remark in a.warnings:
+            print(f"note: {a.source}: {remark}", file=sys.stderr)
+    return 0
+
+
+def _tasks(args: argparse.Namespace) -> list[Task]:
+    from .agents import load_agents
+    from .tasks import load_tasks, select_tasks, tasks_from_examples
+
+    tasks = load_tasks(*(args.tasks or [DEFAULT_TASKS]))
+    if getattr(args, "examples", False):
+        tasks += tasks_from_examples(*load_agents(args.agents or [DEFAULT_AGENTS]))
+    return select_tasks(tasks, ids=args.task_id or (), tags=args.tag or ())
+
+
+def cmd_tasks(args: argparse.Namespace) -> int:
+    """List and validate task files."""
+    tasks = _tasks(args)
+    _print_table([{"id": t.id, "tags": ",".join(t.tags) or "-",
+                   "context": t.context_name or ("inline" if t.context else "-"),
+                   "checks": len(t.checks), "rubric": "yes" if t.rubric else "-",
+                   "prompt": (t.prompt[:60] + "...") if len(t.prompt) > 60 else t.prompt}
+                  for t in tasks])
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run variants × tasks and print a per-variant summary."""
+    from .agents import load_agents
+    from .provider import GenerationOptions
+    from .runner import run
+
+    agents = load_agents(args.agents or [DEFAULT_AGENTS])
+    if args.variant:
+        agents = [a for a in agents if a.name in set(args.variant)]
+    tasks = _tasks(args)
+    if not agents or not tasks:
+        raise AgentlabError("nothing to run: no variants or no tasks selected")
+    options = GenerationOptions(max_tokens=args.max_tokens, temperature=args.temperature,
+                                seed=args.seed)
+    result = run(agents, tasks, repeats=args.repeats, model=args.model, provider=args.provider,
+                 options=options, concurrency=args.concurrency, db=args.db,
+                 refresh=args.refresh, budget_usd=args.budget, progress=not args.no_progress,
+                 name=args.name)
+    df = result.to_dataframe()
+    summary = result.summary()
+    if args.score:
+        from .graders import score_dataframe
+        from .stats import summary as stats_summary
+
+        df = score_dataframe(df, tasks=tasks)
+        summary = stats_summary(df)
+    print(summary.to_string())
+    print(f"\nrun {result.id}: {result.status}; {len(result.results)} cells, "
+          f"{result.errors} errors, {result.requests_sent} sent to {result.provider}; "
+          f"results in {result.store_path}")
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        df.to_csv(out / "results.csv", index=False)
+        summary.to_csv(out / "summary.csv")
+        print(f"wrote {out / 'results.csv'} and {out / 'summary.csv'}")
+    return 0 if result.errors == 0 and result.status == "complete" else 1
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    """List stored runs."""
+    from .history import list_runs
+
+    df = list_runs(args.db)
+    print(df.to_string(index=False) if len(df) else f"no runs in {args.db}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Export one run's results as CSV, JSONL or Parquet."""
+    from .errors import MissingDependencyError
+    from .history import open_run
+
+    df = open_run(args.run, args.db).to_dataframe()
+    fmt = args.format or (Path(args.output).suffix.lstrip(".") if args.output else "csv")
+    target = Path(args.output or f"{args.run}.{fmt}")
+    if fmt == "csv":
+        df.to_csv(target, index=False)
+    elif fmt == "jsonl":
+        df.to_json(target, orient="records", lines=True)
+    elif fmt == "parquet":
+        try:
+            df.to_parquet(target, index=False)
+        except ImportError as exc:
+            raise MissingDependencyError("pyarrow", "parquet") from exc
+    else:
+        raise AgentlabError(f"unknown export format {fmt!r}; use csv, jsonl or parquet")
+    print(f"wrote {len(df)} rows to {target}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Score a stored run and print the statistics summary."""
+    from .graders import score_dataframe
+    from .history import open_run
+    from .stats import summary
+
+    stored = open_run(args.run, args.db)
+    df = score_dataframe(stored.to_dataframe(), tasks=stored.tasks)
+    print(summary(df, baseline=args.baseline).to_string())
+    return 0
+
+
+def cmd_estimate(args: argparse.Namespace) -> int:
+    """Estimate tokens and cost before a run."""
+    from .agents import load_agents
+    from .estimate import estimate_cost
+
+    tasks = _tasks(args)
+    rows = estimate_cost(load_agents(args.agents or [DEFAULT_AGENTS]), tasks,
+                         repeats=args.repeats, model=args.model, output_tokens=args.output_tokens,
+                         online=args.online)
+    _print_table([{"variant": r.variant, "model": r.model, "calls": r.calls,
+                   "input_tokens": r.input_tokens, "output_tokens": r.output_tokens,
+                   "cost_usd": "unknown" if r.cost_usd is None else f"{r.cost_usd:.4f}",
+                   "method": r.method} for r in rows])
+    return 0
+
+
+def _selection(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--agents", nargs="+", type=Path, help="agent files or folders")
+    p.add_argument("--tasks", nargs="+", type=Path, help="task files (.yaml/.jsonl)")
+    p.add_argument("--examples", action="store_true", help="add the agents' <example> tasks")
+    p.add_argument("--task-id", action="append", help="only this task (repeatable)")
+    p.add_argument("--tag", action="append", help="only tasks with this tag (repeatable)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for documentation and tests)."""
+    parser = argparse.ArgumentParser(prog="agentlab", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = parser.add_subparsers(dest="command", required=True)
+    db = {"default": Path(".agentlab/results.sqlite"), "type": Path,
+          "help": "results database (default: .agentlab/results.sqlite)"}
+
+    p = sub.add_parser("agents", help="validate and list agent files")
+    p.add_argument("paths", nargs="*", type=Path)
+    p.set_defaults(func=cmd_agents)
+
+    p = sub.add_parser("tasks", help="validate and list tasks")
+    _selection(p)
+    p.set_defaults(func=cmd_tasks)
+
+    p = sub.add_parser("run", help="run variants on tasks")
+    _selection(p)
+    p.add_argument("--variant", action="append", help="only this variant name (repeatable)")
+    p.add_argument("--repeats", type=int, default=1)
+    p.add_argument("--model", help="model for every cell (alias, id, or local:/path.gguf)")
+    p.add_argument("--provider", help="anthropic or local (default: anthropic if a key is set)")
+    p.add_argument("--concurrency", type=int, default=8)
+    p.add_argument("--max-tokens", type=int, default=1024)
+    p.add_argument("--temperature", type=float)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--budget", type=float, help="stop before spending more than this (USD)")
+    p.add_argument("--refresh", action="store_true", help="ignore cached responses")
+    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--score", action="store_true", help="grade responses and compare variants")
+    p.add_argument("--name", help="a name stored with the run")
+    p.add_argument("--out", type=Path, help="also write results.csv and summary.csv here")
+    p.add_argument("--db", **db)  # type: ignore[arg-type]
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("estimate", help="estimate tokens and cost of a run")
+    _selection(p)
+    p.add_argument("--repeats", type=int, default=1)
+    p.add_argument("--model")
+    p.add_argument("--output-tokens", type=int, default=600)
+    p.add_argument("--online", action="store_true", help="count tokens with the API")
+    p.set_defaults(func=cmd_estimate)
+
+    p = sub.add_parser("runs", help="list stored runs")
+    p.add_argument("--db", **db)  # type: ignore[arg-type]
+    p.set_defaults(func=cmd_runs)
+
+    p = sub.add_parser("export", help="export a run's results")
+    p.add_argument("run", help="run id (a unique prefix is enough) or name")
+    p.add_argument("--format", choices=["csv", "jsonl", "parquet"])
+    p.add_argument("-o", "--output")
+    p.add_argument("--db", **db)  # type: ignore[arg-type]
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("report", help="score a run and compare variants with statistics")
+    p.add_argument("run", help="run id (a unique prefix is enough) or name")
+    p.add_argument("--baseline", help="baseline variant (default: the first)")
+    p.add_argument("--db", **db)  # type: ignore[arg-type]
+    p.set_defaults(func=cmd_report)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``agentlab`` command."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(message)s", stream=sys.stderr)
+    try:
+        code: int = args.func(args)
+    except AgentlabError as exc:
+        print(f"agentlab: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("agentlab: interrupted", file=sys.stderr)
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

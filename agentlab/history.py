@@ -1,0 +1,72 @@
+"""Past runs: list them and reopen them (results as DataFrames, variants and tasks as run)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .store import DEFAULT_DB, Store
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .agents import Agent
+    from .runner import Run
+    from .tasks import Task
+
+
+def list_runs(db: Path | str = DEFAULT_DB) -> pd.DataFrame:
+    """Every stored run, newest first: id, name, status, cells, errors, created, updated."""
+    import pandas as pd
+
+    with Store(db) as store:
+        rows = []
+        for rec in store.runs():
+            results = store.results(rec.id)
+            variants, tasks = store.snapshots(rec.id)
+            rows.append({"id": rec.id, "name": rec.name, "status": rec.status,
+                         "variants": len(variants), "tasks": len(tasks),
+                         "cells": len(results), "errors": sum(1 for r in results if not r.ok),
+                         "provider": rec.config.get("provider"), "created": rec.created,
+                         "updated": rec.updated})
+    return pd.DataFrame(rows, columns=["id", "name", "status", "variants", "tasks", "cells",
+                                       "errors", "provider", "created", "updated"])
+
+
+def _agent(snapshot: dict[str, Any]) -> Agent:
+    from .agents import Agent
+
+    fm = dict(snapshot["frontmatter"])
+    name, description, model = fm.pop("name"), fm.pop("description"), fm.pop("model", None)
+    return Agent(name=name, description=description, body=snapshot["body"], model=model,
+                 fields=fm, parse_mode="code")
+
+
+def _task(snapshot: dict[str, Any]) -> Task:
+    from .tasks import Task
+
+    return Task(id=snapshot["id"], prompt=snapshot["prompt"], context=snapshot["context"],
+                context_name=snapshot["context_name"], tags=tuple(snapshot["tags"]),
+                checks=tuple(snapshot["checks"]), rubric=snapshot["rubric"])
+
+
+def open_run(run_id: str, db: Path | str = DEFAULT_DB) -> Run:
+    """Reopen a stored run by id (a unique prefix or its name is enough).
+
+    Raises:
+        StoreError: No run, or several, match.
+    """
+    from .runner import Run
+
+    with Store(db) as store:
+        rec = store.run(run_id)
+        variants, tasks = store.snapshots(rec.id)
+        agents = tuple(_agent(v) for v in variants)
+        task_list = tuple(_task(t) for t in tasks)
+        order = {(a.name, t.id): (i, j) for i, a in enumerate(agents)
+                 for j, t in enumerate(task_list)}
+        results = sorted(store.results(rec.id),
+                         key=lambda r: (*order.get((r.variant, r.task_id), (1 << 30, 0)),
+                                        r.repeat))
+        provider = str(rec.config.get("provider", "")).split("@")[0]
+        return Run(rec.id, agents, task_list, tuple(results), rec.status, store.path, provider)

@@ -1,0 +1,352 @@
+"""Run variants × tasks × repeats through a provider: concurrent, cached, resumable.
+
+One async core (:func:`run_async`) and a thin sync wrapper (:func:`run`) that also
+works inside Jupyter's running event loop. Every finished cell is committed to the
+store at once; a failing cell is recorded, never raised; an interrupt keeps every
+finished result; running the same experiment again completes only missing cells.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .cachekey import cache_key, experiment_id
+from .errors import AuthenticationError, BudgetExceededError
+from .models import ModelTable, choose_model, is_local
+from .provider import CallError, GenerationOptions, Message, Provider, Request, Response
+from .providers import provider_namespace, select_provider
+from .store import DEFAULT_DB, CellResult, Store
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .agents import Agent
+    from .tasks import Task
+
+log = logging.getLogger("agentlab")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One unit of work: a variant, a task, a repeat index, and the request they make."""
+
+    variant: Agent
+    task: Task
+    repeat: int
+    request: Request
+    cache_key: str
+
+
+@dataclass(frozen=True)
+class Run:
+    """A finished (or stopped) run and its results, in variant × task × repeat order.
+
+    Attributes:
+        id: Run id (stable for the same experiment, which is what makes resume work).
+        variants: The variants run.
+        tasks: The tasks run.
+        results: One result per finished cell.
+        status: ``complete``, ``interrupted``, or ``stopped: <why>``.
+        store_path: The results database.
+        provider: Provider name.
+        table: Aliases and prices used.
+    """
+
+    id: str
+    variants: tuple[Agent, ...]
+    tasks: tuple[Task, ...]
+    results: tuple[CellResult, ...]
+    status: str
+    store_path: Path
+    provider: str
+    table: ModelTable = field(default_factory=ModelTable)
+    requests_sent: int = 0
+
+    @property
+    def errors(self) -> int:
+        """Number of failed cells."""
+        return sum(1 for r in self.results if not r.ok)
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """One row per cell with tokens, latency, cost and length metrics."""
+        from .results import results_dataframe
+
+        return results_dataframe(self.id, self.results, self.table)
+
+    def summary(self) -> pd.DataFrame:
+        """Per-variant totals (cells, errors, mean words, mean output tokens, cost)."""
+        from .results import run_summary
+
+        return run_summary(self.to_dataframe())
+
+
+def plan(variants: Sequence[Agent], tasks: Sequence[Task], *, repeats: int,
+         model: str | None, default_model: str, options: GenerationOptions,
+         namespace: str, table: ModelTable) -> list[Cell]:
+    """Build every cell's request, in variant × task × repeat order."""
+    cells: list[Cell] = []
+    for variant in variants:
+        model_id = choose_model(model, variant.model, default_model, table)
+        for task in tasks:
+            request = Request(system=variant.body,
+                              messages=(Message("user", task.user_message()),),
+                              model=model_id, options=options)
+            for rep in range(repeats):
+                cells.append(Cell(variant, task, rep, request, cache_key(request, namespace, rep)))
+    return cells
+
+
+class _Budget:
+    """Reserves a worst-case cost before each call and settles the real one after."""
+
+    def __init__(self, limit: float | None, table: ModelTable) -> None:
+        self.limit, self.table, self.spent, self.reserved = limit, table, 0.0, 0.0
+
+    def worst_case(self, cell: Cell) -> float:
+        req = cell.request
+        chars = len(req.system) + sum(len(m.content) for m in req.messages)
+        cost = self.table.cost(req.model, chars // 3 + 16, req.options.max_tokens)
+        return cost or 0.0
+
+    def reserve(self, cell: Cell) -> float | None:
+        need = self.worst_case(cell)
+        if self.limit is not None and self.spent + self.reserved + need > self.limit:
+            return None
+        self.reserved += need
+        return need
+
+    def settle(self, reserved: float, result: CellResult) -> None:
+        self.reserved -= reserved
+        self.spent += self.table.cost(result.model, result.input_tokens, result.output_tokens,
+                                      result.cache_write_tokens, result.cache_read_tokens) or 0.0
+
+
+def _from_call(cell: Cell, provider: str, outcome: Response | BaseException,
+               latency: float) -> CellResult:
+    base = CellResult(variant=cell.variant.name, variant_hash=cell.variant.content_hash,
+                      task_id=cell.task.id, repeat=cell.repeat, cache_key=cell.cache_key,
+                      model=cell.request.model, provider=provider, latency_s=latency)
+    if isinstance(outcome, BaseException):
+        kind = outcome.kind if isinstance(outcome, CallError) else "other"
+        message = " ".join(str(outcome).split()) or type(outcome).__name__
+        return replace(base, error=message, error_kind=kind)
+    calls = json.dumps([{"name": c.name, "input": c.input} for c in outcome.tool_calls])
+    return replace(base, model=outcome.model, text=outcome.text,
+                   input_tokens=outcome.input_tokens, output_tokens=outcome.output_tokens,
+                   cache_write_tokens=outcome.cache_write_tokens,
+                   cache_read_tokens=outcome.cache_read_tokens, latency_s=outcome.latency_s,
+                   stop_reason=outcome.stop_reason, tool_calls=calls)
+
+
+class _Execution:
+    """State of one run while it executes (semaphore, stop flag, budget, progress)."""
+
+    def __init__(self, run_id: str, provider: Provider, store: Store, concurrency: int,
+                 budget: _Budget, progress: Any) -> None:
+        self.run_id, self.provider, self.store = run_id, provider, store
+        self.semaphore = asyncio.Semaphore(max(1, concurrency))
+        self.budget, self.progress = budget, progress
+        self.stop_reason: str | None = None
+        self.auth_error: str | None = None
+        self.sent = 0
+
+    async def cell(self, cell: Cell) -> CellResult | None:
+        async with self.semaphore:
+            if self.stop_reason is not None:
+                return None
+            reserved = self.budget.reserve(cell)
+            if reserved is None:
+                self.stop_reason = f"budget of ${self.budget.limit:.2f} reached"
+                return None
+            self.sent += 1
+            start = time.monotonic()
+            outcome: Response | BaseException
+            try:
+                outcome = await self.provider.complete(cell.request)
+            except CallError as exc:
+                outcome = exc
+                if exc.kind == "auth":
+                    self.stop_reason, self.auth_error = "authentication failed", str(exc)
+            except Exception as exc:  # a provider bug must not abort the other cells
+                outcome = exc
+            result = _from_call(cell, self.provider.name, outcome, time.monotonic() - start)
+            self.store.put(self.run_id, result)
+            self.budget.settle(reserved, result)
+            self.progress.update(1)
+            return result
+
+
+async def run_async(
+    variants: Sequence[Agent], tasks: Sequence[Task], *, repeats: int = 1,
+    model: str | None = None, default_model: str = "sonnet",
+    provider: Provider | str | None = None, options: GenerationOptions | None = None,
+    concurrency: int = 8, db: Path | str | Store = DEFAULT_DB, refresh: bool = False,
+    budget_usd: float | None = None, progress: bool = True, table: ModelTable | None = None,
+    name: str | None = None, run_id: str | None = None,
+) -> Run:
+    """Run every variant on every task ``repeats`` times (async core).
+
+    Args:
+        variants: Agent variants; each body is sent as the system prompt.
+        tasks: Sample tasks; each becomes the user turn.
+        repeats: Samples per (variant, task).
+        model: Explicit model for every cell (wins over the variants' ``model``).
+        default_model: Used when a variant names no model (or ``inherit``).
+        provider: A provider instance, ``"anthropic"``, ``"local"``, or ``None`` to choose:
+            the Anthropic API when ``ANTHROPIC_API_KEY`` is set, else the local model.
+        options: Generation options (max tokens, temperature, seed, ...).
+        concurrency: Most calls in flight at once.
+        db: Results database path (or an open :class:`Store`).
+        refresh: Ignore the cache and call the provider for every cell.
+        budget_usd: Stop before the run could spend more than this.
+        progress: Show a tqdm progress bar (a widget in Jupyter).
+        table: Model aliases and prices.
+        name: Optional human name stored with the run.
+        run_id: Force a run id (default: derived from the experiment, enabling resume).
+
+    Returns:
+        The run; ``status`` says whether it completed.
+
+    Raises:
+        AuthenticationError: The provider refused the key (finished cells are kept).
+        BudgetExceededError: ``budget_usd`` does not cover even the first cell.
+        ConfigError: Unknown provider or model setting.
+    """
+    table = table or ModelTable()
+    options = options or GenerationOptions()
+    chosen = select_provider(provider, model)
+    if chosen.name == "local" and (model is None or not is_local(model)):
+        model = getattr(chosen, "model", "local")
+    namespace = provider_namespace(chosen)
+    cells = plan(variants, tasks, repeats=repeats, model=model, default_model=default_model,
+                 options=options, namespace=namespace, table=table)
+    rid = run_id or experiment_id([c.cache_key for c in cells])
+    store = db if isinstance(db, Store) else Store(db)
+    try:
+        return await _execute(cells, variants, tasks, rid, name, chosen, store, table,
+                              concurrency=concurrency, refresh=refresh, budget=budget_usd,
+                              progress=progress, config={"repeats": repeats, "model": model,
+                              "default_model": default_model, "provider": namespace,
+                              "options": options.__dict__, "concurrency": concurrency})
+    finally:
+        if not isinstance(db, Store):
+            store.close()
+
+
+def _prefill(cells: list[Cell], store: Store, rid: str, refresh: bool
+             ) -> dict[int, CellResult]:
+    """Results already in this run (resume) or in the cache, by cell index."""
+    done: dict[tuple[str, str, int], CellResult] = {
+        (r.variant, r.task_id, r.repeat): r for r in store.results(rid)
+        if r.ok and not refresh}
+    cached = {} if refresh else store.cached(c.cache_key for c in cells)
+    found: dict[int, CellResult] = {}
+    for i, c in enumerate(cells):
+        previous = done.get((c.variant.name, c.task.id, c.repeat))
+        if previous is not None and previous.cache_key == c.cache_key:
+            found[i] = previous
+        elif c.cache_key in cached:
+            found[i] = replace(cached[c.cache_key], variant=c.variant.name,
+                               variant_hash=c.variant.content_hash, task_id=c.task.id,
+                               repeat=c.repeat, cached=True)
+            store.put(rid, found[i])
+    return found
+
+
+async def _execute(cells: list[Cell], variants: Sequence[Agent], tasks: Sequence[Task],
+                   rid: str, name: str | None, provider: Provider, store: Store,
+                   table: ModelTable, *, concurrency: int, refresh: bool,
+                   budget: float | None, progress: bool, config: dict[str, Any]) -> Run:
+    from tqdm.auto import tqdm
+
+    store.begin_run(rid, name, config,
+                    [(v.name, v.content_hash, {"frontmatter": v.frontmatter(), "body": v.body})
+                     for v in variants],
+                    [(t.id, t.snapshot()) for t in tasks])
+    found = _prefill(cells, store, rid, refresh)
+    todo = [i for i in range(len(cells)) if i not in found]
+    budget_state = _Budget(budget, table)
+    if todo and budget is not None and budget_state.worst_case(cells[todo[0]]) > budget:
+        raise BudgetExceededError(f"budget ${budget:.2f} is below one call's worst case "
+                                  f"(${budget_state.worst_case(cells[todo[0]]):.4f})")
+    bar = tqdm(total=len(cells), initial=len(found), disable=not progress, unit="cell",
+               desc=f"run {rid[:8]}", leave=True)
+    state = _Execution(rid, provider, store, concurrency, budget_state, bar)
+    status = "complete"
+    try:
+        jobs = [asyncio.ensure_future(state.cell(cells[i])) for i in todo]
+        for i, outcome in zip(todo, await asyncio.gather(*jobs), strict=True):
+            if outcome is not None:
+                found[i] = outcome
+    except asyncio.CancelledError:
+        status = "interrupted"
+        for job in jobs:
+            job.cancel()
+        await asyncio.gather(*jobs, return_exceptions=True)
+        log.warning("agentlab: run %s interrupted; finished cells are saved, run it again "
+                    "to complete the rest", rid)
+    finally:
+        bar.close()
+    if state.stop_reason:
+        status = f"stopped: {state.stop_reason}"
+    store.finish_run(rid, status)
+    if state.auth_error:
+        raise AuthenticationError(f"{state.auth_error} (run {rid} stopped early; finished "
+                                  "cells are saved)")
+    results = tuple(found[i] for i in sorted(found))
+    return Run(rid, tuple(variants), tuple(tasks), results, status, store.path, provider.name,
+               table, state.sent)
+
+
+def run(variants: Sequence[Agent], tasks: Sequence[Task], **kwargs: Any) -> Run:
+    """Run an experiment synchronously; works in scripts and inside Jupyter.
+
+    Takes the same arguments as :func:`run_async`. In a running event loop (a notebook
+    cell) the run executes on a worker thread with its own loop. Ctrl-C / a kernel
+    interrupt stops the run and returns what finished (``status == "interrupted"``).
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(run_async(variants, tasks, **kwargs))
+    return _run_in_thread(variants, tasks, kwargs)
+
+
+def _run_in_thread(variants: Sequence[Agent], tasks: Sequence[Task],
+                   kwargs: dict[str, Any]) -> Run:
+    box: dict[str, Any] = {}
+    ready = threading.Event()
+
+    def target() -> None:
+        loop = asyncio.new_event_loop()
+        box["loop"] = loop
+        box["task"] = loop.create_task(run_async(variants, tasks, **kwargs))
+        ready.set()
+        try:
+            box["result"] = loop.run_until_complete(box["task"])
+        except BaseException as exc:  # handed back to the caller's thread
+            box["error"] = exc
+        finally:
+            loop.close()
+
+    worker = threading.Thread(target=target, name="agentlab-run", daemon=True)
+    worker.start()
+    ready.wait()
+    try:
+        while worker.is_alive():
+            worker.join(0.1)
+    except KeyboardInterrupt:
+        box["loop"].call_soon_threadsafe(box["task"].cancel)
+        worker.join()
+    if "error" in box:
+        raise box["error"]
+    result: Run = box["result"]
+    return result
