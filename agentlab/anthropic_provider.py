@@ -144,13 +144,13 @@ class AnthropicProvider:
         """
         from anthropic import omit
 
-        client = self._client()
         opts = request.options
         tools = [_tool_param(t.name, t.description, t.input_schema) for t in request.tools]
         extra = {"temperature": opts.temperature, "top_p": opts.top_p}  # no SDK kwargs for these
         start = time.monotonic()
         error: CallError | None = None
         try:
+            client = self._client()  # may fail: the SDK resolves credentials here
             message = await client.messages.create(
                 model=request.model,
                 max_tokens=opts.max_tokens,
@@ -187,10 +187,9 @@ class AnthropicProvider:
         """
         from anthropic import omit
 
-        client = self._client()
         error: CallError | None = None
         try:
-            result = await client.messages.count_tokens(
+            result = await self._client().messages.count_tokens(
                 model=model, system=system or omit, messages=_message_params(messages)
             )
         except Exception as exc:
@@ -211,14 +210,13 @@ class AnthropicProvider:
         Raises:
             CallError: Listing the models failed.
         """
-        client = self._client()
-        key = str(client.base_url)
+        key = self._effective_base_url()
         if key in _LATEST_MODELS:
             return dict(_LATEST_MODELS[key])
         newest: dict[str, tuple[Any, str]] = {}
         error: CallError | None = None
         try:
-            async for info in client.models.list(limit=1000):
+            async for info in self._client().models.list(limit=1000):
                 family = _family(info.id, getattr(info, "line", None))
                 if family is None or getattr(info, "lifecycle", "active") != "active":
                     continue
@@ -326,8 +324,10 @@ def _call_error(exc: Exception, model: str, key: _Secret | None) -> CallError:
         detail = f"{status} {exc.type or 'error'}: {api_message}"
     elif isinstance(exc, anthropic.APIResponseValidationError | json.JSONDecodeError):
         kind, detail = "malformed", f"answer unreadable ({type(exc).__name__}: {exc})"
-    elif isinstance(exc, TypeError) and "authentication" in str(exc):
-        kind, detail = "auth", "no API key: set ANTHROPIC_API_KEY or pass api_key="
+    elif isinstance(exc, anthropic.CredentialsError) or (
+        isinstance(exc, TypeError) and "authentication method" in str(exc)
+    ):
+        kind, detail = "auth", "no usable API key: set ANTHROPIC_API_KEY or pass api_key="
     else:
         kind, detail = "other", f"{type(exc).__name__}: {exc}"
     retries = _retries_taken(exc)

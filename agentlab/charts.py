@@ -1,20 +1,15 @@
 """Charts for a results DataFrame: one question per function, each returning a Figure.
 
-Every function takes the DataFrame from ``Run.to_dataframe()`` (scored with
-``agentlab.score_dataframe`` for the quality charts) and returns a
-``matplotlib.figure.Figure`` built directly rather than through pyplot, so figures never
-pile up in pyplot's registry and nothing is shown as a side effect. Jupyter displays a
-returned figure; ``save_charts`` writes them as PNG files.
+Functions take the DataFrame from ``Run.to_dataframe()`` (scored, for quality charts)
+and return a ``matplotlib.figure.Figure`` built without pyplot, so figures never pile up
+in pyplot's registry and nothing is shown as a side effect; Jupyter displays a returned
+figure and ``save_charts`` writes PNG files. Every chart follows the same conventions:
 
-Conventions shared by every chart:
-
-- A variant keeps one colour everywhere (``variant_colors``), assigned in the order in
-  which variants first appear in the DataFrame.
-- Long variant names are shortened the same way everywhere (``short_names``): the parts
-  all names share are dropped and named once in the axis label, as ``prefix-*-suffix``.
-- Many or long names are listed down the y axis; the figure grows with their number.
-- Error rows (``error`` not null) and NaN values are left out of quality and length
-  charts; confidence intervals come from ``agentlab.stats``.
+- a variant keeps one colour (``variant_colors``, in order of first appearance);
+- long names are shortened alike (``short_names``): the parts every name shares are
+  dropped and named once in the axis label as ``prefix-*-suffix``;
+- many or long names are listed down the y axis, and the figure grows with them;
+- error rows and NaN values are left out; confidence intervals come from ``stats``.
 """
 
 from __future__ import annotations
@@ -57,16 +52,10 @@ _PALETTE = (
     "#637939", "#7b4173", "#8c6d31", "#6b6ecf", "#a6761d",
 )
 _SEPARATORS = "-_ ./:"
-_UNITS = {
-    "quality": "quality (0–1)",
-    "words": "words",
-    "output_tokens": "output tokens",
-    "chars": "characters",
-    "lines": "lines",
-    "code_lines": "lines of code",
-    "latency_s": "seconds",
-    "cost_usd": "USD",
-}
+_UNITS = {"quality": "quality (0–1)", "words": "words", "output_tokens": "output tokens",
+          "chars": "characters", "lines": "lines", "code_lines": "lines of code",
+          "latency_s": "seconds", "cost_usd": "USD"}
+_GREY = "0.35"
 _DPI = 120
 
 
@@ -78,13 +67,30 @@ class _Names(NamedTuple):
     suffix: str
 
     def axis_label(self, what: str) -> str:
-        """``what``, plus the parts every name shares, e.g. "variant: py-pro-*-strict"."""
+        """``what`` plus the parts every name shares, e.g. "variant: py-pro-*-strict"."""
         if not (self.prefix or self.suffix):
             return what
         return f"{what}: {short_name(self.prefix, 28)}*{short_name(self.suffix, 28)}"
 
 
-# ------------------------------------------------------------------------------ names
+class _Variants(NamedTuple):
+    """What every chart needs to know about the variants, computed one way for all."""
+
+    order: list[str]
+    names: _Names
+    colors: dict[str, str]
+
+    @property
+    def labels(self) -> list[str]:
+        return [self.names.labels[v] for v in self.order]
+
+    @property
+    def horizontal(self) -> bool:
+        """Many or long names read better down the y axis than squeezed along x."""
+        return len(self.order) > 5 or max(map(len, self.labels)) > 14
+
+
+# names and colours
 
 
 def short_name(name: str, max_len: int = 24) -> str:
@@ -95,8 +101,8 @@ def short_name(name: str, max_len: int = 24) -> str:
         max_len: Longest result allowed (at least 5).
 
     Returns:
-        ``name`` itself when short enough, else its head and tail joined by "…"; the
-        tail is kept longer because variant names tend to differ at the end.
+        ``name`` when short enough, else its head and tail joined by "…" (the tail is
+        kept longer: variant names tend to differ at the end).
     """
     max_len = max(max_len, 5)
     if len(name) <= max_len:
@@ -106,7 +112,7 @@ def short_name(name: str, max_len: int = 24) -> str:
 
 
 def _shared_start(names: Sequence[str]) -> str:
-    """The longest start shared by all names that ends at a separator and leaves a rest."""
+    """The longest start of all names that ends at a separator and leaves each a rest."""
     if len(names) < 2:
         return ""
     shared = os.path.commonprefix(list(names))  # noqa: RUF071 (names, not paths)
@@ -122,7 +128,7 @@ def _shorten(names: Sequence[str], max_len: int = 24) -> _Names:
     suffix = _shared_start([r[::-1] for r in rests])[::-1]
     rests = [r[: len(r) - len(suffix)] for r in rests]
     limit = max_len
-    while True:
+    while True:  # raise the limit until middle-ellipsizing no longer merges two names
         labels = [short_name(r, limit) for r in rests]
         if len(set(labels)) == len(labels) or limit > max(map(len, rests)):
             return _Names(dict(zip(names, labels, strict=True)), prefix, suffix)
@@ -132,9 +138,9 @@ def _shorten(names: Sequence[str], max_len: int = 24) -> _Names:
 def short_names(names: Iterable[str], max_len: int = 24) -> dict[str, str]:
     """Shorten several names for display, keeping them unique.
 
-    The prefix and suffix that all names share (cut at a separator such as "-" or "_")
-    are dropped, and each rest is middle-ellipsized with ``short_name``. If that makes
-    two labels equal, the length limit is raised until they differ.
+    The prefix and suffix all names share (cut at a separator such as "-" or "_") are
+    dropped and each rest is middle-ellipsized with ``short_name``; if that makes two
+    labels equal, the limit is raised until they differ.
 
     Args:
         names: The names, e.g. variant names; duplicates are ignored.
@@ -154,52 +160,51 @@ def variant_colors(variants: Iterable[str]) -> dict[str, str]:
             appearance in the DataFrame); duplicates are ignored.
 
     Returns:
-        A mapping from variant to hex colour. Up to 20 variants get distinct colours;
-        beyond that the palette repeats.
+        A mapping from variant to hex colour; 20 distinct colours, then they repeat.
     """
     return {v: _PALETTE[i % len(_PALETTE)] for i, v in enumerate(dict.fromkeys(variants))}
 
 
-# ---------------------------------------------------------------------------- helpers
+# shared helpers
 
 
-def _require(df: pd.DataFrame, *columns: str) -> None:
+def _prepare(df: pd.DataFrame, *columns: str, baseline: str | None = None) -> _Variants:
+    """Check the DataFrame and work out variant order, labels and colours."""
     if df.empty:
         raise ConfigError("charts: the results DataFrame is empty; run some cells first")
-    for col in columns:
+    for col in ("variant", *columns):
         if col not in df.columns:
             hint = "; score it first with agentlab.score_dataframe" if col == "quality" else ""
             raise ConfigError(f"charts: column {col!r} is not in the DataFrame{hint}")
-
-
-def _check_baseline(baseline: str | None, variants: Sequence[str]) -> None:
-    if baseline is not None and baseline not in variants:
-        raise ConfigError(
-            f"charts: baseline {baseline!r} is not a variant in the DataFrame; "
-            f"pick one of: {', '.join(variants)}"
-        )
-
-
-def _variants(df: pd.DataFrame) -> list[str]:
-    """Variants in order of first appearance: the order colours are assigned in."""
-    return [str(v) for v in dict.fromkeys(df["variant"].tolist())]
+    order = [str(v) for v in dict.fromkeys(df["variant"].tolist())]
+    if baseline is not None and baseline not in order:
+        raise ConfigError(f"charts: baseline {baseline!r} is not a variant in the DataFrame; "
+                          f"pick one of: {', '.join(order)}")
+    return _Variants(order, _shorten(order), variant_colors(order))
 
 
 def _valid(df: pd.DataFrame, *columns: str) -> pd.DataFrame:
-    """Rows that ran without error and have a value in every one of ``columns``."""
-    # An empty error string counts as no error, as agentlab.stats counts it.
+    """Rows without an error (an empty string is none, as in stats) and with every value."""
     ok = (df["error"].fillna("") == "") if "error" in df.columns else df["variant"].notna()
     for col in columns:
         ok &= df[col].notna()
     return df.loc[ok]
 
 
+def _records(table: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """A stats table indexed by variant, as plain rows."""
+    return {str(k): {str(c): v for c, v in row.items()} for k, row in table.iterrows()}
+
+
 def _unit(metric: str) -> str:
-    if metric in _UNITS:
-        return _UNITS[metric]
     if metric.startswith("score_"):
         return f"{metric.removeprefix('score_')} score (0–1)"
-    return metric.replace("_", " ")
+    return _UNITS.get(metric, metric.replace("_", " "))
+
+
+def _noun(metric: str) -> str:
+    """The unit without its scale: "quality (0–1)" -> "quality"."""
+    return _unit(metric).split(" (")[0]
 
 
 def _bounded(metric: str) -> bool:
@@ -210,19 +215,8 @@ def _finite(*values: object) -> bool:
     return all(isinstance(v, int | float) and math.isfinite(v) for v in values)
 
 
-def _records(table: pd.DataFrame) -> dict[str, dict[str, Any]]:
-    """A stats table (indexed by variant) as plain rows, so lookups need no pandas."""
-    return {str(k): {str(c): v for c, v in row.items()} for k, row in table.iterrows()}
-
-
-def _is_horizontal(labels: Iterable[str]) -> bool:
-    """Many or long names read better down the y axis than squeezed along the x axis."""
-    lengths = [len(s) for s in labels]
-    return len(lengths) > 5 or max(lengths, default=0) > 14
-
-
 def _new_figure(n: int, horizontal: bool, panels: int = 1) -> tuple[Figure, list[Axes]]:
-    """A figure sized for ``n`` categories, with ``panels`` side-by-side axes."""
+    """A figure sized for ``n`` categories, with ``panels`` axes side by side."""
     from matplotlib.figure import Figure
 
     if horizontal:
@@ -238,21 +232,25 @@ def _new_figure(n: int, horizontal: bool, panels: int = 1) -> tuple[Figure, list
     return fig, axes
 
 
+def _titles(fig: Figure, ax: Axes, title: str, subtitle: str) -> None:
+    fig.suptitle(title, fontweight="bold")
+    ax.set_title(subtitle, fontsize="small", color=_GREY)
+
+
 def _set_categories(ax: Axes, labels: Sequence[str], horizontal: bool, name: str) -> None:
-    """Put the labels on the category axis, first one at the top (or left)."""
-    positions = list(range(len(labels)))
+    """Put the labels on the category axis, the first at the top (or left)."""
     if horizontal:
-        ax.set_yticks(positions, labels)
+        ax.set_yticks(range(len(labels)), labels)
         ax.set_ylim(len(labels) - 0.5, -0.5)
         ax.set_ylabel(name)
     else:
-        ax.set_xticks(positions, labels)
+        ax.set_xticks(range(len(labels)), labels)
         ax.set_xlim(-0.5, len(labels) - 0.5)
         ax.set_xlabel(name)
 
 
 def _set_values(ax: Axes, horizontal: bool, label: str, top: float | None = None) -> None:
-    """Label the value axis and start it at zero."""
+    """Label the value axis and start it at zero (call after drawing: it stops autoscale)."""
     if horizontal:
         ax.set_xlabel(label)
         ax.set_xlim(0, top)
@@ -261,21 +259,17 @@ def _set_values(ax: Axes, horizontal: bool, label: str, top: float | None = None
         ax.set_ylim(0, top)
 
 
-def _subtitle(ax: Axes, text: str) -> None:
-    ax.set_title(text, fontsize="small", color="0.35")
-
-
 def _no_data(ax: Axes, pos: int, horizontal: bool, text: str) -> None:
     """Say, where a variant's mark would be, that it has nothing to show."""
     if horizontal:
         ax.text(0.01, pos, text, va="center", transform=ax.get_yaxis_transform(),
-                color="0.4", fontsize="small", fontstyle="italic")
+                color=_GREY, fontsize="small", fontstyle="italic")
     else:
         ax.text(pos, 0.02, text, ha="center", rotation=90, transform=ax.get_xaxis_transform(),
-                color="0.4", fontsize="small", fontstyle="italic")
+                color=_GREY, fontsize="small", fontstyle="italic")
 
 
-# ---------------------------------------------------------------------------- quality
+# quality
 
 
 def quality_by_variant(
@@ -289,37 +283,32 @@ def quality_by_variant(
         metric: Column to average, e.g. "quality" or a "score_<grader>" column.
 
     Returns:
-        A Figure with one axes and one bar per variant that has data; a variant with one
-        task has no error bar, one with no scored rows says so.
+        One axes with a bar per variant that has data; a variant scored on one task
+        gets no error bar, one without scored rows is marked "no scored rows".
 
     Raises:
         ConfigError: If the DataFrame is empty, lacks a column, or ``baseline`` is unknown.
     """
     from . import stats
 
-    _require(df, "variant", "task_id", metric)
-    order = _variants(df)
-    _check_baseline(baseline, order)
-    names, colors = _shorten(order), variant_colors(order)
-    table = _records(stats.variant_stats(_valid(df, metric), metric))
-    horizontal = _is_horizontal(names.labels.values())
-    fig, (ax,) = _new_figure(len(order), horizontal)
-    for pos, variant in enumerate(order):
+    v = _prepare(df, "task_id", metric, baseline=baseline)
+    table = _records(stats.variant_stats(df, metric))
+    fig, (ax,) = _new_figure(len(v.order), v.horizontal)
+    for pos, variant in enumerate(v.order):
         row = table.get(variant, {})
-        if not _finite(row.get("mean")):
-            _no_data(ax, pos, horizontal, "no scored rows")
-            continue
-        _mean_bar(ax, pos, row, colors[variant], variant == baseline, horizontal)
+        if _finite(row.get("mean")):
+            _mean_bar(ax, pos, row, v.colors[variant], variant == baseline, v.horizontal)
+        else:
+            _no_data(ax, pos, v.horizontal, "no scored rows")
     subtitle = "bars: mean · whiskers: 95% CI clustered on tasks"
     if baseline is not None and _finite(table.get(baseline, {}).get("mean")):
-        line = ax.axvline if horizontal else ax.axhline
+        line = ax.axvline if v.horizontal else ax.axhline
         line(float(table[baseline]["mean"]), color="0.25", linestyle="--", linewidth=1)
         subtitle += " · dashed: baseline mean"
-    labels = [_baseline_label(names.labels[v], v == baseline) for v in order]
-    _set_categories(ax, labels, horizontal, names.axis_label("variant"))
-    _set_values(ax, horizontal, f"mean {_unit(metric)}", 1.12 if _bounded(metric) else None)
-    fig.suptitle(f"Mean {_unit(metric).split(' (')[0]} by variant", fontweight="bold")
-    _subtitle(ax, subtitle)
+    labels = [_baseline_label(v.names.labels[x], x == baseline) for x in v.order]
+    _set_categories(ax, labels, v.horizontal, v.names.axis_label("variant"))
+    _set_values(ax, v.horizontal, f"mean {_unit(metric)}", 1.12 if _bounded(metric) else None)
+    _titles(fig, ax, f"Mean {_noun(metric)} by variant", subtitle)
     return fig
 
 
@@ -328,34 +317,30 @@ def _baseline_label(label: str, is_baseline: bool) -> str:
 
 
 def _mean_bar(
-    ax: Axes, pos: int, row: Mapping[str, float], color: str, is_baseline: bool, horizontal: bool
+    ax: Axes, pos: int, row: Mapping[str, Any], color: str, is_base: bool, horizontal: bool
 ) -> None:
     """One bar with its CI whisker and a "mean (n=tasks)" note past the whisker."""
     mean, low, high = float(row["mean"]), float(row["ci_low"]), float(row["ci_high"])
     bar = ax.barh if horizontal else ax.bar
-    bar(pos, mean, 0.7, color=color, alpha=0.85, hatch="//" if is_baseline else None,
-        edgecolor="0.2" if is_baseline else color, linewidth=1.2 if is_baseline else 0)
-    end = mean
+    bar(pos, mean, 0.7, color=color, alpha=0.85, hatch="//" if is_base else None,
+        edgecolor="0.2" if is_base else color, linewidth=1.2 if is_base else 0)
+    end = high if _finite(low, high) else mean
     if _finite(low, high):
         err = [[mean - low], [high - mean]]
         if horizontal:
             ax.errorbar(mean, pos, xerr=err, fmt="none", ecolor="0.15", capsize=4, linewidth=1.3)
         else:
             ax.errorbar(pos, mean, yerr=err, fmt="none", ecolor="0.15", capsize=4, linewidth=1.3)
-        end = high
     note = f"{mean:.2f} (n={int(row['n_tasks'])})"
-    if horizontal:
-        ax.annotate(note, (end, pos), xytext=(4, 0), textcoords="offset points",
-                    va="center", fontsize="small")
-    else:
-        ax.annotate(note, (pos, end), xytext=(0, 3), textcoords="offset points",
-                    ha="center", fontsize="small")
+    xy, offset = ((end, pos), (4, 0)) if horizontal else ((pos, end), (0, 3))
+    ax.annotate(note, xy, xytext=offset, textcoords="offset points", fontsize="small",
+                va="center" if horizontal else "bottom", ha="left" if horizontal else "center")
 
 
 def quality_vs_length(
     df: pd.DataFrame, *, length: str = "words", metric: str = "quality"
 ) -> Figure:
-    """Quality against answer length, one colour per variant, with each variant's mean.
+    """Quality against answer length: one colour per variant, each variant's mean marked.
 
     The rank correlation over all answers is printed, so "longer is better" is checked
     rather than assumed.
@@ -366,46 +351,40 @@ def quality_vs_length(
         metric: Quality column for the y axis.
 
     Returns:
-        A Figure with one axes: per variant with data, a scatter of its answers and a
-        larger outlined diamond at its mean.
+        One axes: per variant with data, a scatter of its answers and a larger outlined
+        diamond at its mean.
 
     Raises:
         ConfigError: If the DataFrame is empty or lacks a column.
     """
     from matplotlib.figure import Figure
 
-    _require(df, "variant", length, metric)
-    order = _variants(df)
-    names, colors = _shorten(order), variant_colors(order)
+    v = _prepare(df, length, metric)
     data = _valid(df, metric, length)
-    fig = Figure(figsize=(8.8 if len(order) > 6 else 7.4, 5.2), layout="constrained")
+    fig = Figure(figsize=(8.8 if len(v.order) > 6 else 7.4, 5.2), layout="constrained")
     ax = fig.add_subplot()
     ax.spines[["top", "right"]].set_visible(False)
     ax.grid(alpha=0.3)
     shown = []
-    for variant in order:
+    for variant in v.order:
         group = data[data["variant"] == variant]
-        if group.empty:
-            continue
-        x, y = group[length].to_numpy(dtype=float), group[metric].to_numpy(dtype=float)
-        ax.scatter(x, y, s=18, color=colors[variant], alpha=0.45, linewidths=0)
-        ax.scatter([x.mean()], [y.mean()], s=130, marker="D", color=colors[variant],
-                   edgecolors="0.1", linewidths=1.3, zorder=4)
-        shown.append(variant)
+        if not group.empty:
+            x, y = group[length].to_numpy(dtype=float), group[metric].to_numpy(dtype=float)
+            ax.scatter(x, y, s=18, color=v.colors[variant], alpha=0.45, linewidths=0)
+            ax.scatter([x.mean()], [y.mean()], s=130, marker="D", color=v.colors[variant],
+                       edgecolors="0.1", linewidths=1.3, zorder=4)
+            shown.append(variant)
     ax.set_xlabel(f"answer length ({_unit(length)})")
     ax.set_ylabel(_unit(metric))
     if _bounded(metric):
         ax.set_ylim(-0.03, 1.05)
     ax.set_xlim(left=0)
-    _scatter_legend(fig, ax, [(names.labels[v], colors[v]) for v in shown], names)
-    fig.suptitle(f"{_unit(metric).split(' (')[0].capitalize()} vs length", fontweight="bold")
-    _subtitle(ax, _correlation_note(data, length, metric))
+    _scatter_legend(fig, ax, v, shown)
+    _titles(fig, ax, f"{_noun(metric).capitalize()} vs length", _correlation(data, length, metric))
     return fig
 
 
-def _scatter_legend(
-    fig: Figure, ax: Axes, entries: Sequence[tuple[str, str]], names: _Names
-) -> None:
+def _scatter_legend(fig: Figure, ax: Axes, v: _Variants, shown: Sequence[str]) -> None:
     """Opaque legend markers; inside the axes for a few variants, outside for many."""
     from matplotlib.lines import Line2D
 
@@ -414,10 +393,10 @@ def _scatter_legend(
         return Line2D([], [], marker=shape, linestyle="none", markersize=size,
                       markerfacecolor=face, markeredgecolor=edge)
 
-    handles = [marker("o", color, 6) for _, color in entries] + [marker("D", "white", 8)]
-    labels = [label for label, _ in entries] + ["variant mean"]
-    title = names.axis_label("variant")
-    if len(entries) > 6:
+    handles = [marker("o", v.colors[x], 6) for x in shown] + [marker("D", "white", 8)]
+    labels = [v.names.labels[x] for x in shown] + ["variant mean"]
+    title = v.names.axis_label("variant")
+    if len(shown) > 6:
         fig.legend(handles, labels, loc="outside right upper", fontsize="small", frameon=False,
                    title=title.replace(": ", ":\n"), title_fontsize="small")
     else:
@@ -425,14 +404,14 @@ def _scatter_legend(
                   title=title if title != "variant" else None, title_fontsize="small")
 
 
-def _correlation_note(data: pd.DataFrame, length: str, metric: str) -> str:
+def _correlation(data: pd.DataFrame, length: str, metric: str) -> str:
     if len(data) < 3 or data[length].nunique() < 2 or data[metric].nunique() < 2:
         return "too few answers for a correlation"
     rho = float(data[length].corr(data[metric], method="spearman"))
     return f"Spearman ρ(length, {metric}) = {rho:+.2f} over {len(data)} answers"
 
 
-# ---------------------------------------------------------------------- distributions
+# distributions
 
 
 def length_by_variant(df: pd.DataFrame, *, metric: str = "words") -> Figure:
@@ -443,50 +422,45 @@ def length_by_variant(df: pd.DataFrame, *, metric: str = "words") -> Figure:
         metric: Length column, e.g. "words", "output_tokens", "chars" or "lines".
 
     Returns:
-        A Figure with one axes and, per variant with data, one box and one strip of points.
+        One axes with, per variant with data, a box and a strip of points.
 
     Raises:
         ConfigError: If the DataFrame is empty or lacks a column.
     """
-    _require(df, "variant", metric)
-    order = _variants(df)
-    names, colors = _shorten(order), variant_colors(order)
-    horizontal = _is_horizontal(names.labels.values())
-    fig, (ax,) = _new_figure(len(order), horizontal)
-    _distribution(ax, _valid(df, metric), metric, colors, horizontal)
-    _set_categories(ax, [names.labels[v] for v in order], horizontal, names.axis_label("variant"))
-    _set_values(ax, horizontal, _unit(metric))
-    fig.suptitle(f"Answer length by variant ({_unit(metric)})", fontweight="bold")
-    _subtitle(ax, "box: median and quartiles · dots: one answer each")
+    v = _prepare(df, metric)
+    fig, (ax,) = _new_figure(len(v.order), v.horizontal)
+    _distribution(ax, _valid(df, metric), metric, v)
+    _set_categories(ax, v.labels, v.horizontal, v.names.axis_label("variant"))
+    _set_values(ax, v.horizontal, _unit(metric))
+    _titles(fig, ax, f"Answer length by variant ({_unit(metric)})",
+            "box: median and quartiles · dots: one answer each")
     return fig
 
 
-def _distribution(
-    ax: Axes, data: pd.DataFrame, metric: str, colors: Mapping[str, str], horizontal: bool
-) -> None:
-    """Per variant (in ``colors`` order), a box and its points jittered across the box."""
+def _distribution(ax: Axes, data: pd.DataFrame, metric: str, v: _Variants) -> None:
+    """Per variant, a box and its points jittered across the box so they do not stack."""
     import numpy as np
 
     rng = np.random.default_rng(0)  # fixed seed: the same data always draws the same chart
     groups = {str(k): g[metric].to_numpy(dtype=float) for k, g in data.groupby("variant")}
-    for pos, variant in enumerate(colors):
+    for pos, variant in enumerate(v.order):
         values = groups.get(variant, np.empty(0))
         if values.size == 0:
-            _no_data(ax, pos, horizontal, "no data")
+            _no_data(ax, pos, v.horizontal, "no data")
             continue
         box = ax.boxplot([values], positions=[pos], widths=0.6, patch_artist=True,
                          showfliers=False, manage_ticks=False,
-                         orientation="horizontal" if horizontal else "vertical",
+                         orientation="horizontal" if v.horizontal else "vertical",
                          medianprops={"color": "0.1", "linewidth": 1.5})
         for patch in box["boxes"]:
-            patch.set_facecolor(colors[variant])
+            patch.set_facecolor(v.colors[variant])
             patch.set_alpha(0.35)
         jitter = pos + rng.uniform(-0.22, 0.22, values.size)
-        x, y = (values, jitter) if horizontal else (jitter, values)
-        ax.scatter(x, y, s=14, color=colors[variant], alpha=0.75, linewidths=0, zorder=3)
+        x, y = (values, jitter) if v.horizontal else (jitter, values)
+        ax.scatter(x, y, s=14, color=v.colors[variant], alpha=0.75, linewidths=0, zorder=3)
 
 
-# ---------------------------------------------------------------------------- heatmap
+# heatmap
 
 
 def heatmap(df: pd.DataFrame, *, metric: str = "quality") -> Figure:
@@ -497,38 +471,34 @@ def heatmap(df: pd.DataFrame, *, metric: str = "quality") -> Figure:
         metric: Column to average per cell.
 
     Returns:
-        A Figure with the heatmap axes and its colour bar axes; cells carry their value
-        when there are few enough of them to read (240 at most).
+        The heatmap axes and its colour-bar axes; cells carry their value when there
+        are at most 240 of them.
 
     Raises:
         ConfigError: If the DataFrame is empty or lacks a column.
     """
     from matplotlib.figure import Figure
 
-    _require(df, "variant", "task_id", metric)
-    order = _variants(df)
+    v = _prepare(df, "task_id", metric)
     tasks = [str(t) for t in dict.fromkeys(df["task_id"].tolist())]
-    names, task_names = _shorten(order), _shorten(tasks, 20)
-    grid = (
-        _valid(df, metric)
-        .pivot_table(index="variant", columns="task_id", values=metric, aggfunc="mean")
-        .reindex(index=order, columns=tasks)
-    )
+    task_names = _shorten(tasks, 20)
+    grid = (_valid(df, metric)
+            .pivot_table(index="variant", columns="task_id", values=metric, aggfunc="mean")
+            .reindex(index=v.order, columns=tasks))
     width = min(18.0, max(6.0, 3.4 + 0.6 * len(tasks)))
-    height = min(14.0, max(3.6, 2.2 + 0.42 * len(order)))
+    height = min(14.0, max(3.6, 2.2 + 0.42 * len(v.order)))
     fig = Figure(figsize=(width, height), layout="constrained")
     ax = fig.add_subplot()
     image = _draw_grid(ax, grid.to_numpy(dtype=float), metric)
-    ax.set_yticks(range(len(order)), [names.labels[v] for v in order])
-    tick_labels = [task_names.labels[t] for t in tasks]
-    slanted = max(map(len, tick_labels)) > 4  # short ids such as "01" read fine upright
-    ax.set_xticks(range(len(tasks)), tick_labels, rotation=40 if slanted else 0,
+    ax.set_yticks(range(len(v.order)), v.labels)
+    ticks = [task_names.labels[t] for t in tasks]
+    slanted = max(map(len, ticks)) > 4  # short ids such as "01" read fine upright
+    ax.set_xticks(range(len(tasks)), ticks, rotation=40 if slanted else 0,
                   ha="right" if slanted else "center", rotation_mode="anchor")
     ax.set_xlabel(task_names.axis_label("task"))
-    ax.set_ylabel(names.axis_label("variant"))
+    ax.set_ylabel(v.names.axis_label("variant"))
     fig.colorbar(image, ax=ax, shrink=0.9, pad=0.02).set_label(f"mean {_unit(metric)}")
-    fig.suptitle(f"Mean {_unit(metric).split(' (')[0]} per variant and task", fontweight="bold")
-    _subtitle(ax, "grey: no scored answer")
+    _titles(fig, ax, f"Mean {_noun(metric)} per variant and task", "grey: no scored answer")
     return fig
 
 
@@ -544,14 +514,13 @@ def _draw_grid(ax: Axes, grid: np.ndarray, metric: str) -> AxesImage:
     if grid.size <= 240:
         for (r, c), value in np.ndenumerate(grid):
             if math.isfinite(value):
-                shade = (value - low) / ((high - low) or 1.0)
+                dark = (value - low) / ((high - low) or 1.0) <= 0.55
                 ax.text(c, r, f"{value:.2f}" if _bounded(metric) else f"{value:.3g}",
-                        ha="center", va="center", fontsize=8,
-                        color="black" if shade > 0.55 else "white")
+                        ha="center", va="center", fontsize=8, color="white" if dark else "black")
     return image
 
 
-# ----------------------------------------------------------------- paired differences
+# paired differences
 
 
 def paired_differences(df: pd.DataFrame, *, baseline: str, metric: str = "quality") -> Figure:
@@ -563,38 +532,33 @@ def paired_differences(df: pd.DataFrame, *, baseline: str, metric: str = "qualit
         metric: Column compared, e.g. "quality".
 
     Returns:
-        A Figure with one axes: a point and CI per compared variant, a dashed zero line,
-        and the verdict of ``agentlab.stats.compare_to_baseline`` on the right, green
-        when the CI is above zero and red when below.
+        One axes: a point and CI per other variant, a dashed zero line, and on the right
+        the verdict of ``stats.compare_to_baseline`` (green above zero, red below).
 
     Raises:
         ConfigError: If the DataFrame is empty, lacks a column, ``baseline`` is unknown,
-            or there is no other variant to compare.
+            or there is no other variant.
     """
     from . import stats
 
-    _require(df, "variant", "task_id", metric)
-    order = _variants(df)
-    _check_baseline(baseline, order)
-    others = [v for v in order if v != baseline]
+    v = _prepare(df, "task_id", metric, baseline=baseline)
+    others = [x for x in v.order if x != baseline]
     if not others:
         raise ConfigError(f"charts: only {baseline!r} is in the DataFrame; add variants to compare")
-    names, colors = _shorten(order), variant_colors(order)
-    table = _records(stats.compare_to_baseline(_valid(df, metric), baseline, metric))
+    table = _records(stats.compare_to_baseline(df, baseline, metric))
     fig, (ax,) = _new_figure(len(others), True)
     ax.axvline(0, color="0.3", linestyle="--", linewidth=1)
     for pos, variant in enumerate(others):
         if _finite(table.get(variant, {}).get("mean_diff")):
-            _difference(ax, pos, table[variant], colors[variant])
+            _difference(ax, pos, table[variant], v.colors[variant])
         else:
             _no_data(ax, pos, True, "no tasks shared with the baseline")
-    _set_categories(ax, [names.labels[v] for v in others], True, names.axis_label("variant"))
+    _set_categories(ax, [v.names.labels[x] for x in others], True, v.names.axis_label("variant"))
     ax.set_xlabel(f"difference in mean {_unit(metric)} vs baseline")
     edge = max(*map(abs, ax.get_xlim()), 0.05)
     ax.set_xlim(-edge, edge)  # symmetric, so left of zero always reads as "worse"
-    title = f"Difference from baseline '{_baseline_label(names.labels[baseline], False)}'"
-    fig.suptitle(title, fontweight="bold")
-    _subtitle(ax, "point: mean paired difference over tasks · whiskers: 95% CI")
+    _titles(fig, ax, f"Difference from baseline '{v.names.labels[baseline]}'",
+            "point: mean paired difference over tasks · whiskers: 95% CI")
     return fig
 
 
@@ -605,17 +569,17 @@ def _difference(ax: Axes, pos: int, row: Mapping[str, Any], color: str) -> None:
                     capsize=4, linewidth=1.6)
     ax.scatter([diff], [pos], s=70, color=color, edgecolors="0.1", zorder=3)
     p_value = float(row["p_value"])
-    p_text = f", p={p_value:.2g}" if _finite(p_value) else ""
-    note = f"{row['verdict']}  (Δ {diff:+.3f}{p_text})"
+    p_text = "" if not _finite(p_value) else ", p<0.001" if p_value < 0.001 else f", p={p_value:.2g}"
     # Colour follows the interval rather than the verdict's wording, which stats owns.
-    tone = "0.35"
+    tone = _GREY
     if _finite(low, high) and (low > 0 or high < 0):
         tone = "#2a7d2e" if low > 0 else "#b22222"
-    ax.annotate(note, (1, pos), xycoords=ax.get_yaxis_transform(), xytext=(8, 0),
-                textcoords="offset points", va="center", fontsize="small", color=tone)
+    ax.annotate(f"{row['verdict']}  (Δ {diff:+.3f}{p_text})", (1, pos), xytext=(8, 0),
+                xycoords=ax.get_yaxis_transform(), textcoords="offset points", va="center",
+                fontsize="small", color=tone)
 
 
-# ---------------------------------------------------------------------- cost, latency
+# cost and latency
 
 
 def cost_latency(df: pd.DataFrame) -> Figure:
@@ -625,24 +589,20 @@ def cost_latency(df: pd.DataFrame) -> Figure:
         df: Results DataFrame; cost counts every row, latency leaves out error rows.
 
     Returns:
-        A Figure with two axes: cost bars (or "local model: no cost" when nothing cost
-        anything), then latency boxes with their points.
+        Two axes: cost bars (or "local model: no cost" when nothing cost anything), then
+        latency boxes with their points.
 
     Raises:
         ConfigError: If the DataFrame is empty or lacks a column.
     """
-    _require(df, "variant", "cost_usd", "latency_s")
-    order = _variants(df)
-    names, colors = _shorten(order), variant_colors(order)
-    horizontal = _is_horizontal(names.labels.values())
-    fig, (cost_ax, time_ax) = _new_figure(len(order), horizontal, panels=2)
-    labels = [names.labels[v] for v in order]
+    v = _prepare(df, "cost_usd", "latency_s")
+    fig, (cost_ax, time_ax) = _new_figure(len(v.order), v.horizontal, panels=2)
     for ax in (cost_ax, time_ax):
-        _set_categories(ax, labels, horizontal, names.axis_label("variant"))
-    _cost_panel(cost_ax, df, colors, horizontal)
-    _distribution(time_ax, _valid(df, "latency_s"), "latency_s", colors, horizontal)
-    _set_values(time_ax, horizontal, "latency per call (seconds)")
-    if horizontal:
+        _set_categories(ax, v.labels, v.horizontal, v.names.axis_label("variant"))
+    _cost_panel(cost_ax, df, v)
+    _distribution(time_ax, _valid(df, "latency_s"), "latency_s", v)
+    _set_values(time_ax, v.horizontal, "latency per call (seconds)")
+    if v.horizontal:
         time_ax.set_ylabel("")  # the shared y axis is labelled once, on the left
     cost_ax.set_title("Total cost", fontsize="medium")
     time_ax.set_title("Latency (box: median and quartiles)", fontsize="medium")
@@ -650,25 +610,25 @@ def cost_latency(df: pd.DataFrame) -> Figure:
     return fig
 
 
-def _cost_panel(ax: Axes, df: pd.DataFrame, colors: Mapping[str, str], horizontal: bool) -> None:
+def _cost_panel(ax: Axes, df: pd.DataFrame, v: _Variants) -> None:
     totals = df.groupby("variant")["cost_usd"].sum()
-    values = [float(totals.get(v, 0.0)) for v in colors]
-    axis = ax.xaxis if horizontal else ax.yaxis
-    if any(v > 0 for v in values):
-        bar = ax.barh if horizontal else ax.bar
-        bars = bar(range(len(values)), values, 0.7, color=list(colors.values()), alpha=0.85)
-        ax.bar_label(bars, labels=[_usd(v) for v in values], padding=3, fontsize="small")
+    values = [float(totals.get(x, 0.0)) for x in v.order]
+    axis = ax.xaxis if v.horizontal else ax.yaxis
+    if any(value > 0 for value in values):
+        bar = ax.barh if v.horizontal else ax.bar
+        bars = bar(range(len(values)), values, 0.7, color=list(v.colors.values()), alpha=0.85)
+        ax.bar_label(bars, labels=[_usd(value) for value in values], padding=3, fontsize="small")
         axis.set_major_formatter(lambda value, _pos: _usd(value))
-        if horizontal:
+        if v.horizontal:
             ax.margins(x=0.15)
         else:
             ax.margins(y=0.15)
     else:
         local = "provider" in df.columns and bool((df["provider"] == "local").all())
         ax.text(0.5, 0.5, "local model: no cost" if local else "no cost recorded",
-                transform=ax.transAxes, ha="center", va="center", color="0.35")
+                transform=ax.transAxes, ha="center", va="center", color=_GREY)
         axis.set_ticks([])  # a 0–1 dollar scale with nothing on it would mislead
-    _set_values(ax, horizontal, "total cost (USD)")
+    _set_values(ax, v.horizontal, "total cost (USD)")
 
 
 def _usd(value: float) -> str:
@@ -678,13 +638,13 @@ def _usd(value: float) -> str:
     return f"${value:,.2f}" if value >= 1 else f"${value:.3g}"
 
 
-# ------------------------------------------------------------------------- everything
+# all together
 
 
 def all_charts(df: pd.DataFrame, *, baseline: str | None = None) -> dict[str, Figure]:
     """Every chart the DataFrame supports, keyed by a file-friendly name.
 
-    Quality charts need a scored DataFrame (a ``quality`` column) and are skipped
+    Quality charts need a ``quality`` column (a scored DataFrame) and are skipped
     without one; "paired_differences" needs ``baseline`` and a second variant.
 
     Args:
@@ -692,20 +652,18 @@ def all_charts(df: pd.DataFrame, *, baseline: str | None = None) -> dict[str, Fi
         baseline: Variant to mark and compare the others with.
 
     Returns:
-        Figures keyed by name ("quality_by_variant", "paired_differences", "heatmap",
-        "length_by_variant", "quality_vs_length", "cost_latency"), in that order.
+        Figures in reading order, among: "quality_by_variant", "paired_differences",
+        "heatmap", "length_by_variant", "quality_vs_length", "cost_latency".
 
     Raises:
         ConfigError: If the DataFrame is empty or ``baseline`` is unknown.
     """
-    _require(df, "variant")
-    order = _variants(df)
-    _check_baseline(baseline, order)
+    v = _prepare(df, baseline=baseline)
     figs: dict[str, Figure] = {}
     scored = "quality" in df.columns
     if scored:
         figs["quality_by_variant"] = quality_by_variant(df, baseline=baseline)
-        if baseline is not None and len(order) > 1:
+        if baseline is not None and len(v.order) > 1:
             figs["paired_differences"] = paired_differences(df, baseline=baseline)
         figs["heatmap"] = heatmap(df)
     length = "words" if "words" in df.columns else "output_tokens"

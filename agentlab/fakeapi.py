@@ -233,7 +233,8 @@ class FakeAnthropic:
         server = _Server(self._address, _Handler)
         server.fake, server.conns = self, set()
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, daemon=True)
+        # A short poll interval makes stop() quick: shutdown() waits for the next poll.
+        self._thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
         return self
 

@@ -438,10 +438,10 @@ class LocalProvider:
             reuse_prefix: See the class docstring.
 
         Raises:
-            ConfigError: A bad model name or setting.
+            ConfigError: A bad model name or setting, or a model file that is missing.
         """
-        if not (model.strip() in DEFAULT_ALIASES or model.strip().startswith("local:")):
-            resolve_local_model(model)  # raises the explanatory ConfigError
+        if model.strip() not in DEFAULT_ALIASES:
+            resolve_local_model(model)  # a wrong name or path fails here, not on first call
         if n_ctx < 64:
             raise ConfigError(f"LocalProvider: n_ctx={n_ctx} is too small; use at least 64")
         threads = n_threads if n_threads is not None else (os.cpu_count() or 1)

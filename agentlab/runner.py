@@ -158,14 +158,15 @@ class _Execution:
         self.auth_error: str | None = None
         self.sent = 0
 
-    async def cell(self, cell: Cell) -> CellResult | None:
+    async def cell(self, cell: Cell, index: int, found: dict[int, CellResult]) -> None:
+        """Run one cell and record its result in the store and in ``found[index]``."""
         async with self.semaphore:
             if self.stop_reason is not None:
-                return None
+                return
             reserved = self.budget.reserve(cell)
             if reserved is None:
                 self.stop_reason = f"budget of ${self.budget.limit:.2f} reached"
-                return None
+                return
             self.sent += 1
             start = time.monotonic()
             outcome: Response | BaseException
@@ -179,9 +180,9 @@ class _Execution:
                 outcome = exc
             result = _from_call(cell, self.provider.name, outcome, time.monotonic() - start)
             self.store.put(self.run_id, result)
+            found[index] = result
             self.budget.settle(reserved, result)
             self.progress.update(1)
-            return result
 
 
 async def run_async(
@@ -237,6 +238,9 @@ async def run_async(
                               "default_model": default_model, "provider": namespace,
                               "options": options.__dict__, "concurrency": concurrency})
     finally:
+        closer = getattr(chosen, "aclose", None)
+        if closer is not None:
+            await closer()  # the SDK's connections belong to this event loop
         if not isinstance(db, Store):
             store.close()
 
@@ -282,10 +286,8 @@ async def _execute(cells: list[Cell], variants: Sequence[Agent], tasks: Sequence
     state = _Execution(rid, provider, store, concurrency, budget_state, bar)
     status = "complete"
     try:
-        jobs = [asyncio.ensure_future(state.cell(cells[i])) for i in todo]
-        for i, outcome in zip(todo, await asyncio.gather(*jobs), strict=True):
-            if outcome is not None:
-                found[i] = outcome
+        jobs = [asyncio.ensure_future(state.cell(cells[i], i, found)) for i in todo]
+        await asyncio.gather(*jobs)
     except asyncio.CancelledError:
         status = "interrupted"
         for job in jobs:

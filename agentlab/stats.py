@@ -88,7 +88,6 @@ def _mean_se(values: FloatArray,
              clusters: npt.NDArray[np.object_] | None) -> tuple[float, float, int]:
     """Mean, its (cluster-robust) standard error, and the number of clusters."""
     import numpy as np
-    import pandas as pd
 
     n = len(values)
     if n == 0:
@@ -97,7 +96,8 @@ def _mean_se(values: FloatArray,
     if clusters is None:
         se = float(values.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
         return mean, se, n
-    sums = pd.Series(values - mean).groupby(clusters).sum().to_numpy()
+    _, index = np.unique(clusters, return_inverse=True)
+    sums = np.bincount(index, weights=values - mean)
     g = len(sums)
     # Sandwich variance of a mean with the G/(G-1) small-sample factor; with equal
     # cluster sizes it equals the variance of the cluster means over G.
@@ -128,10 +128,11 @@ def variant_stats(
     import pandas as pd
 
     data = _usable(df, metric)
+    parts = dict(iter(data.groupby("variant", sort=False)))
     rows = []
     for variant in _variants(df):
-        part = data[data["variant"] == variant]
-        groups = part[cluster].to_numpy() if cluster else None
+        part = parts.get(variant, data.iloc[:0])
+        groups = part[cluster].astype(str).to_numpy() if cluster else None
         mean, se, g = _mean_se(part[metric].to_numpy(float), groups)
         half = _t_crit(confidence, g - 1) * se
         rows.append({"variant": variant, "n": len(part), "n_tasks": part["task_id"].nunique(),
