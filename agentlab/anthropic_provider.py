@@ -24,7 +24,7 @@ from .provider import CallError, ErrorKind, Message, Request, Response, StopReas
 
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
-    from anthropic.types import MessageParam, TextBlockParam, ToolParam
+    from anthropic.types import MessageParam, TextBlockParam, ToolChoiceToolParam, ToolParam
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 MODEL_FAMILIES = ("haiku", "sonnet", "opus", "fable")
@@ -146,7 +146,11 @@ class AnthropicProvider:
 
         opts = request.options
         tools = [_tool_param(t.name, t.description, t.input_schema) for t in request.tools]
-        extra = {"temperature": opts.temperature, "top_p": opts.top_p}  # no SDK kwargs for these
+        forced: ToolChoiceToolParam | None = None
+        if request.force_tool:
+            forced = {"type": "tool", "name": request.force_tool}
+        # SDK 2.x has no temperature / top_p arguments; the API still takes them.
+        extra = {"temperature": opts.temperature, "top_p": opts.top_p}
         start = time.monotonic()
         error: CallError | None = None
         try:
@@ -158,9 +162,7 @@ class AnthropicProvider:
                 messages=_message_params(request.messages),
                 stop_sequences=list(opts.stop) if opts.stop else omit,
                 tools=tools or omit,
-                tool_choice={"type": "tool", "name": request.force_tool}
-                if request.force_tool
-                else omit,
+                tool_choice=forced or omit,
                 extra_body={k: v for k, v in extra.items() if v is not None} or None,
             )
         except Exception as exc:  # every failure becomes a CallError; see _call_error
@@ -333,8 +335,11 @@ def _call_error(exc: Exception, model: str, key: _Secret | None) -> CallError:
     retries = _retries_taken(exc)
     after = f" after {retries} retries" if retries else ""
     text = _one_line(f"Anthropic API call failed{after}: {detail} (model {model})")
-    if key is not None:
-        text = text.replace(key.reveal(), "<hidden>")
+    # Belt and braces: no API answer should echo a credential, but never pass one on.
+    secrets = [key.reveal()] if key else []
+    secrets += [os.environ.get(n, "") for n in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")]
+    for secret in filter(None, secrets):
+        text = text.replace(secret, "<hidden>")
     return CallError(kind, text, status=status)
 
 

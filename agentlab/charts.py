@@ -1,15 +1,8 @@
-"""Charts for a results DataFrame: one question per function, each returning a Figure.
+"""Charts of a results DataFrame: one question per function, each returning a Figure.
 
-Functions take the DataFrame from ``Run.to_dataframe()`` (scored, for quality charts)
-and return a ``matplotlib.figure.Figure`` built without pyplot, so figures never pile up
-in pyplot's registry and nothing is shown as a side effect; Jupyter displays a returned
-figure and ``save_charts`` writes PNG files. Every chart follows the same conventions:
-
-- a variant keeps one colour (``variant_colors``, in order of first appearance);
-- long names are shortened alike (``short_names``): the parts every name shares are
-  dropped and named once in the axis label as ``prefix-*-suffix``;
-- many or long names are listed down the y axis, and the figure grows with them;
-- error rows and NaN values are left out; confidence intervals come from ``stats``.
+Figures are built without pyplot, so none pile up in its registry or show as a side effect.
+A variant keeps one colour (``variant_colors``) and one short label (``short_names``: parts
+all names share are named once in the axis label, as ``prefix-*-suffix``) in every chart.
 """
 
 from __future__ import annotations
@@ -30,26 +23,17 @@ if TYPE_CHECKING:
     from matplotlib.image import AxesImage
 
 __all__ = [
-    "all_charts",
-    "cost_latency",
-    "heatmap",
-    "length_by_variant",
-    "paired_differences",
-    "quality_by_variant",
-    "quality_vs_length",
-    "save_charts",
-    "short_name",
-    "short_names",
+    "all_charts", "cost_latency", "heatmap", "length_by_variant", "paired_differences",
+    "quality_by_variant", "quality_vs_length", "save_charts", "short_name", "short_names",
     "variant_colors",
 ]
 
 # tab10 first (the colours people know), then dark, saturated picks from tab20b and
 # Dark2 that stay apart from tab10, so up to 20 variants get 20 distinct hues.
 _PALETTE = (
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
-    "#393b79", "#e7298a", "#e6ab02", "#1b9e77", "#843c39",
-    "#637939", "#7b4173", "#8c6d31", "#6b6ecf", "#a6761d",
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+    "#bcbd22", "#17becf", "#393b79", "#e7298a", "#e6ab02", "#1b9e77", "#843c39", "#637939",
+    "#7b4173", "#8c6d31", "#6b6ecf", "#a6761d",
 )
 _SEPARATORS = "-_ ./:"
 _UNITS = {"quality": "quality (0–1)", "words": "words", "output_tokens": "output tokens",
@@ -66,7 +50,7 @@ class _Names(NamedTuple):
     prefix: str
     suffix: str
 
-    def axis_label(self, what: str) -> str:
+    def axis_label(self, what: str = "variant") -> str:
         """``what`` plus the parts every name shares, e.g. "variant: py-pro-*-strict"."""
         if not (self.prefix or self.suffix):
             return what
@@ -90,9 +74,6 @@ class _Variants(NamedTuple):
         return len(self.order) > 5 or max(map(len, self.labels)) > 14
 
 
-# names and colours
-
-
 def short_name(name: str, max_len: int = 24) -> str:
     """Shorten one name to at most ``max_len`` characters by cutting out its middle.
 
@@ -101,8 +82,7 @@ def short_name(name: str, max_len: int = 24) -> str:
         max_len: Longest result allowed (at least 5).
 
     Returns:
-        ``name`` when short enough, else its head and tail joined by "…" (the tail is
-        kept longer: variant names tend to differ at the end).
+        ``name``, or its head and tail joined by "…" (the tail, where names differ, longer).
     """
     max_len = max(max_len, 5)
     if len(name) <= max_len:
@@ -138,9 +118,8 @@ def _shorten(names: Sequence[str], max_len: int = 24) -> _Names:
 def short_names(names: Iterable[str], max_len: int = 24) -> dict[str, str]:
     """Shorten several names for display, keeping them unique.
 
-    The prefix and suffix all names share (cut at a separator such as "-" or "_") are
-    dropped and each rest is middle-ellipsized with ``short_name``; if that makes two
-    labels equal, the limit is raised until they differ.
+    Drops the prefix and suffix all names share (cut at a separator such as "-"), then
+    middle-ellipsizes each rest, raising the limit while two labels would be equal.
 
     Args:
         names: The names, e.g. variant names; duplicates are ignored.
@@ -156,16 +135,12 @@ def variant_colors(variants: Iterable[str]) -> dict[str, str]:
     """Give each variant a colour, stable for a given order of variants.
 
     Args:
-        variants: Variant names in a stable order (the charts use the order of first
-            appearance in the DataFrame); duplicates are ignored.
+        variants: Variant names in a stable order (charts use first appearance in the df).
 
     Returns:
         A mapping from variant to hex colour; 20 distinct colours, then they repeat.
     """
     return {v: _PALETTE[i % len(_PALETTE)] for i, v in enumerate(dict.fromkeys(variants))}
-
-
-# shared helpers
 
 
 def _prepare(df: pd.DataFrame, *columns: str, baseline: str | None = None) -> _Variants:
@@ -178,8 +153,7 @@ def _prepare(df: pd.DataFrame, *columns: str, baseline: str | None = None) -> _V
             raise ConfigError(f"charts: column {col!r} is not in the DataFrame{hint}")
     order = [str(v) for v in dict.fromkeys(df["variant"].tolist())]
     if baseline is not None and baseline not in order:
-        raise ConfigError(f"charts: baseline {baseline!r} is not a variant in the DataFrame; "
-                          f"pick one of: {', '.join(order)}")
+        raise ConfigError(f"charts: no variant {baseline!r} in the DataFrame; pick one of {order}")
     return _Variants(order, _shorten(order), variant_colors(order))
 
 
@@ -196,29 +170,25 @@ def _records(table: pd.DataFrame) -> dict[str, dict[str, Any]]:
     return {str(k): {str(c): v for c, v in row.items()} for k, row in table.iterrows()}
 
 
-def _unit(metric: str) -> str:
+def _unit(metric: str, scale: bool = True) -> str:
+    """How a metric reads on an axis, e.g. "quality (0–1)"; "quality" without the scale."""
+    unit = _UNITS.get(metric, metric.replace("_", " "))
     if metric.startswith("score_"):
-        return f"{metric.removeprefix('score_')} score (0–1)"
-    return _UNITS.get(metric, metric.replace("_", " "))
-
-
-def _noun(metric: str) -> str:
-    """The unit without its scale: "quality (0–1)" -> "quality"."""
-    return _unit(metric).split(" (")[0]
-
-
-def _bounded(metric: str) -> bool:
-    return metric == "quality" or metric.startswith("score_")
+        unit = f"{metric.removeprefix('score_')} score (0–1)"
+    return unit if scale else unit.split(" (")[0]
 
 
 def _finite(*values: object) -> bool:
     return all(isinstance(v, int | float) and math.isfinite(v) for v in values)
 
 
-def _new_figure(n: int, horizontal: bool, panels: int = 1) -> tuple[Figure, list[Axes]]:
-    """A figure sized for ``n`` categories, with ``panels`` axes side by side."""
+def _new_figure(
+    labels: Sequence[str], horizontal: bool, name: str, panels: int = 1
+) -> tuple[Figure, list[Axes]]:
+    """A figure sized for its category labels, with ``panels`` axes side by side."""
     from matplotlib.figure import Figure
 
+    n = len(labels)
     if horizontal:
         size = (4.2 + 3.6 * panels, max(3.2, 1.7 + 0.42 * n))
     else:
@@ -229,6 +199,8 @@ def _new_figure(n: int, horizontal: bool, panels: int = 1) -> tuple[Figure, list
         ax.spines[["top", "right"]].set_visible(False)
         ax.grid(axis="x" if horizontal else "y", alpha=0.3)
         ax.set_axisbelow(True)
+        # Side-by-side panels share the y axis: label it once, on the left.
+        _set_categories(ax, labels, horizontal, "" if horizontal and ax is not axes[0] else name)
     return fig, axes
 
 
@@ -239,37 +211,26 @@ def _titles(fig: Figure, ax: Axes, title: str, subtitle: str) -> None:
 
 def _set_categories(ax: Axes, labels: Sequence[str], horizontal: bool, name: str) -> None:
     """Put the labels on the category axis, the first at the top (or left)."""
-    if horizontal:
-        ax.set_yticks(range(len(labels)), labels)
-        ax.set_ylim(len(labels) - 0.5, -0.5)
-        ax.set_ylabel(name)
-    else:
-        ax.set_xticks(range(len(labels)), labels)
-        ax.set_xlim(-0.5, len(labels) - 0.5)
-        ax.set_xlabel(name)
+    axis, n = "y" if horizontal else "x", len(labels)
+    span = (n - 0.5, -0.5) if horizontal else (-0.5, n - 0.5)
+    ax.set(**{f"{axis}ticks": range(n), f"{axis}ticklabels": labels, f"{axis}lim": span,
+              f"{axis}label": name})
 
 
 def _set_values(ax: Axes, horizontal: bool, label: str, top: float | None = None) -> None:
     """Label the value axis and start it at zero (call after drawing: it stops autoscale)."""
-    if horizontal:
-        ax.set_xlabel(label)
-        ax.set_xlim(0, top)
-    else:
-        ax.set_ylabel(label)
-        ax.set_ylim(0, top)
+    axis = "x" if horizontal else "y"
+    ax.set(**{f"{axis}label": label, f"{axis}lim": (0, top)})
 
 
 def _no_data(ax: Axes, pos: int, horizontal: bool, text: str) -> None:
     """Say, where a variant's mark would be, that it has nothing to show."""
+    style: dict[str, Any] = {"color": _GREY, "fontsize": "small", "fontstyle": "italic"}
     if horizontal:
-        ax.text(0.01, pos, text, va="center", transform=ax.get_yaxis_transform(),
-                color=_GREY, fontsize="small", fontstyle="italic")
+        ax.text(0.01, pos, text, va="center", transform=ax.get_yaxis_transform(), **style)
     else:
         ax.text(pos, 0.02, text, ha="center", rotation=90, transform=ax.get_xaxis_transform(),
-                color=_GREY, fontsize="small", fontstyle="italic")
-
-
-# quality
+                **style)
 
 
 def quality_by_variant(
@@ -283,8 +244,7 @@ def quality_by_variant(
         metric: Column to average, e.g. "quality" or a "score_<grader>" column.
 
     Returns:
-        One axes with a bar per variant that has data; a variant scored on one task
-        gets no error bar, one without scored rows is marked "no scored rows".
+        One axes, a bar per variant with data (no error bar when scored on one task).
 
     Raises:
         ConfigError: If the DataFrame is empty, lacks a column, or ``baseline`` is unknown.
@@ -292,8 +252,10 @@ def quality_by_variant(
     from . import stats
 
     v = _prepare(df, "task_id", metric, baseline=baseline)
-    table = _records(stats.variant_stats(df, metric))
-    fig, (ax,) = _new_figure(len(v.order), v.horizontal)
+    table = _records(stats.variant_stats(_valid(df, metric), metric))
+    mark = {baseline: "" if baseline is None or "baseline" in baseline else " (baseline)"}
+    labels = [v.names.labels[x] + mark.get(x, "") for x in v.order]
+    fig, (ax,) = _new_figure(labels, v.horizontal, v.names.axis_label())
     for pos, variant in enumerate(v.order):
         row = table.get(variant, {})
         if _finite(row.get("mean")):
@@ -305,15 +267,9 @@ def quality_by_variant(
         line = ax.axvline if v.horizontal else ax.axhline
         line(float(table[baseline]["mean"]), color="0.25", linestyle="--", linewidth=1)
         subtitle += " · dashed: baseline mean"
-    labels = [_baseline_label(v.names.labels[x], x == baseline) for x in v.order]
-    _set_categories(ax, labels, v.horizontal, v.names.axis_label("variant"))
-    _set_values(ax, v.horizontal, f"mean {_unit(metric)}", 1.12 if _bounded(metric) else None)
-    _titles(fig, ax, f"Mean {_noun(metric)} by variant", subtitle)
+    _set_values(ax, v.horizontal, f"mean {_unit(metric)}", 1.12 if "0–1" in _unit(metric) else None)
+    _titles(fig, ax, f"Mean {_unit(metric, False)} by variant", subtitle)
     return fig
-
-
-def _baseline_label(label: str, is_baseline: bool) -> str:
-    return label + " (baseline)" if is_baseline and "baseline" not in label.lower() else label
 
 
 def _mean_bar(
@@ -327,10 +283,9 @@ def _mean_bar(
     end = high if _finite(low, high) else mean
     if _finite(low, high):
         err = [[mean - low], [high - mean]]
-        if horizontal:
-            ax.errorbar(mean, pos, xerr=err, fmt="none", ecolor="0.15", capsize=4, linewidth=1.3)
-        else:
-            ax.errorbar(pos, mean, yerr=err, fmt="none", ecolor="0.15", capsize=4, linewidth=1.3)
+        x, y = (mean, pos) if horizontal else (pos, mean)
+        ax.errorbar(x, y, xerr=err if horizontal else None, yerr=None if horizontal else err,
+                    fmt="none", ecolor="0.15", capsize=4, linewidth=1.3)
     note = f"{mean:.2f} (n={int(row['n_tasks'])})"
     xy, offset = ((end, pos), (4, 0)) if horizontal else ((pos, end), (0, 3))
     ax.annotate(note, xy, xytext=offset, textcoords="offset points", fontsize="small",
@@ -340,10 +295,7 @@ def _mean_bar(
 def quality_vs_length(
     df: pd.DataFrame, *, length: str = "words", metric: str = "quality"
 ) -> Figure:
-    """Quality against answer length: one colour per variant, each variant's mean marked.
-
-    The rank correlation over all answers is printed, so "longer is better" is checked
-    rather than assumed.
+    """Quality against answer length per variant, with the rank correlation printed.
 
     Args:
         df: Scored results DataFrame (error rows are left out).
@@ -351,8 +303,7 @@ def quality_vs_length(
         metric: Quality column for the y axis.
 
     Returns:
-        One axes: per variant with data, a scatter of its answers and a larger outlined
-        diamond at its mean.
+        One axes: per variant with data, a scatter of answers and an outlined mean diamond.
 
     Raises:
         ConfigError: If the DataFrame is empty or lacks a column.
@@ -361,47 +312,35 @@ def quality_vs_length(
 
     v = _prepare(df, length, metric)
     data = _valid(df, metric, length)
-    fig = Figure(figsize=(8.8 if len(v.order) > 6 else 7.4, 5.2), layout="constrained")
+    fig = Figure(figsize=(8.8, 5.2))
     ax = fig.add_subplot()
     ax.spines[["top", "right"]].set_visible(False)
     ax.grid(alpha=0.3)
-    shown = []
-    for variant in v.order:
+    shown = [x for x in v.order if x in set(data["variant"])]
+    for variant in shown:
         group = data[data["variant"] == variant]
-        if not group.empty:
-            x, y = group[length].to_numpy(dtype=float), group[metric].to_numpy(dtype=float)
-            ax.scatter(x, y, s=18, color=v.colors[variant], alpha=0.45, linewidths=0)
-            ax.scatter([x.mean()], [y.mean()], s=130, marker="D", color=v.colors[variant],
-                       edgecolors="0.1", linewidths=1.3, zorder=4)
-            shown.append(variant)
-    ax.set_xlabel(f"answer length ({_unit(length)})")
-    ax.set_ylabel(_unit(metric))
-    if _bounded(metric):
-        ax.set_ylim(-0.03, 1.05)
-    ax.set_xlim(left=0)
-    _scatter_legend(fig, ax, v, shown)
-    _titles(fig, ax, f"{_noun(metric).capitalize()} vs length", _correlation(data, length, metric))
+        x, y = group[length].to_numpy(dtype=float), group[metric].to_numpy(dtype=float)
+        ax.scatter(x, y, s=18, color=v.colors[variant], alpha=0.45, linewidths=0)
+        ax.scatter([x.mean()], [y.mean()], s=130, marker="D", color=v.colors[variant],
+                   edgecolors="0.1", linewidths=1.3, zorder=4)
+    ax.set(xlabel=f"answer length ({_unit(length)})", ylabel=_unit(metric), xlim=(0, None),
+           ylim=(-0.03, 1.05) if "0–1" in _unit(metric) else (None, None))
+    _scatter_legend(fig, v, shown)
+    title = f"{_unit(metric, False).capitalize()} vs length"
+    _titles(fig, ax, title, _correlation(data, length, metric))
     return fig
 
 
-def _scatter_legend(fig: Figure, ax: Axes, v: _Variants, shown: Sequence[str]) -> None:
-    """Opaque legend markers; inside the axes for a few variants, outside for many."""
+def _scatter_legend(fig: Figure, v: _Variants, shown: Sequence[str]) -> None:
+    """A legend with opaque markers, outside the axes so it never hides points."""
     from matplotlib.lines import Line2D
 
-    def marker(shape: str, face: str, size: float) -> Line2D:
-        edge = "0.1" if shape == "D" else face
-        return Line2D([], [], marker=shape, linestyle="none", markersize=size,
-                      markerfacecolor=face, markeredgecolor=edge)
-
-    handles = [marker("o", v.colors[x], 6) for x in shown] + [marker("D", "white", 8)]
+    handles = [Line2D([], [], marker="o", linestyle="none", color=v.colors[x]) for x in shown]
+    handles.append(Line2D([], [], marker="D", linestyle="none", markersize=8,
+                          markerfacecolor="white", markeredgecolor="0.1"))
     labels = [v.names.labels[x] for x in shown] + ["variant mean"]
-    title = v.names.axis_label("variant")
-    if len(shown) > 6:
-        fig.legend(handles, labels, loc="outside right upper", fontsize="small", frameon=False,
-                   title=title.replace(": ", ":\n"), title_fontsize="small")
-    else:
-        ax.legend(handles, labels, loc="best", fontsize="small", framealpha=0.9,
-                  title=title if title != "variant" else None, title_fontsize="small")
+    fig.legend(handles, labels, loc="outside right upper", fontsize="small", frameon=False,
+               title=v.names.axis_label().replace(": ", ":\n"), title_fontsize="small")
 
 
 def _correlation(data: pd.DataFrame, length: str, metric: str) -> str:
@@ -409,9 +348,6 @@ def _correlation(data: pd.DataFrame, length: str, metric: str) -> str:
         return "too few answers for a correlation"
     rho = float(data[length].corr(data[metric], method="spearman"))
     return f"Spearman ρ(length, {metric}) = {rho:+.2f} over {len(data)} answers"
-
-
-# distributions
 
 
 def length_by_variant(df: pd.DataFrame, *, metric: str = "words") -> Figure:
@@ -428,9 +364,8 @@ def length_by_variant(df: pd.DataFrame, *, metric: str = "words") -> Figure:
         ConfigError: If the DataFrame is empty or lacks a column.
     """
     v = _prepare(df, metric)
-    fig, (ax,) = _new_figure(len(v.order), v.horizontal)
+    fig, (ax,) = _new_figure(v.labels, v.horizontal, v.names.axis_label())
     _distribution(ax, _valid(df, metric), metric, v)
-    _set_categories(ax, v.labels, v.horizontal, v.names.axis_label("variant"))
     _set_values(ax, v.horizontal, _unit(metric))
     _titles(fig, ax, f"Answer length by variant ({_unit(metric)})",
             "box: median and quartiles · dots: one answer each")
@@ -452,15 +387,10 @@ def _distribution(ax: Axes, data: pd.DataFrame, metric: str, v: _Variants) -> No
                          showfliers=False, manage_ticks=False,
                          orientation="horizontal" if v.horizontal else "vertical",
                          medianprops={"color": "0.1", "linewidth": 1.5})
-        for patch in box["boxes"]:
-            patch.set_facecolor(v.colors[variant])
-            patch.set_alpha(0.35)
+        box["boxes"][0].set(facecolor=v.colors[variant], alpha=0.35)
         jitter = pos + rng.uniform(-0.22, 0.22, values.size)
         x, y = (values, jitter) if v.horizontal else (jitter, values)
         ax.scatter(x, y, s=14, color=v.colors[variant], alpha=0.75, linewidths=0, zorder=3)
-
-
-# heatmap
 
 
 def heatmap(df: pd.DataFrame, *, metric: str = "quality") -> Figure:
@@ -471,8 +401,7 @@ def heatmap(df: pd.DataFrame, *, metric: str = "quality") -> Figure:
         metric: Column to average per cell.
 
     Returns:
-        The heatmap axes and its colour-bar axes; cells carry their value when there
-        are at most 240 of them.
+        The heatmap axes (values written in cells when at most 240) and a colour bar.
 
     Raises:
         ConfigError: If the DataFrame is empty or lacks a column.
@@ -485,20 +414,18 @@ def heatmap(df: pd.DataFrame, *, metric: str = "quality") -> Figure:
     grid = (_valid(df, metric)
             .pivot_table(index="variant", columns="task_id", values=metric, aggfunc="mean")
             .reindex(index=v.order, columns=tasks))
-    width = min(18.0, max(6.0, 3.4 + 0.6 * len(tasks)))
-    height = min(14.0, max(3.6, 2.2 + 0.42 * len(v.order)))
-    fig = Figure(figsize=(width, height), layout="constrained")
+    width, height = 3.4 + 0.6 * len(tasks), 2.2 + 0.42 * len(v.order)
+    fig = Figure(figsize=(min(18, max(6, width)), min(14, max(3.6, height))), layout="constrained")
     ax = fig.add_subplot()
     image = _draw_grid(ax, grid.to_numpy(dtype=float), metric)
-    ax.set_yticks(range(len(v.order)), v.labels)
+    _set_categories(ax, v.labels, True, v.names.axis_label())
     ticks = [task_names.labels[t] for t in tasks]
     slanted = max(map(len, ticks)) > 4  # short ids such as "01" read fine upright
     ax.set_xticks(range(len(tasks)), ticks, rotation=40 if slanted else 0,
                   ha="right" if slanted else "center", rotation_mode="anchor")
     ax.set_xlabel(task_names.axis_label("task"))
-    ax.set_ylabel(v.names.axis_label("variant"))
     fig.colorbar(image, ax=ax, shrink=0.9, pad=0.02).set_label(f"mean {_unit(metric)}")
-    _titles(fig, ax, f"Mean {_noun(metric)} per variant and task", "grey: no scored answer")
+    _titles(fig, ax, f"Mean {_unit(metric, False)} per variant and task", "grey: no scored answer")
     return fig
 
 
@@ -507,20 +434,17 @@ def _draw_grid(ax: Axes, grid: np.ndarray, metric: str) -> AxesImage:
     import numpy as np
     from matplotlib import colormaps
 
-    finite = grid[np.isfinite(grid)]
-    low, high = (0.0, 1.0) if _bounded(metric) or finite.size == 0 else (finite.min(), finite.max())
+    finite, scaled = grid[np.isfinite(grid)], "0–1" in _unit(metric)
+    low, high = (0.0, 1.0) if scaled or finite.size == 0 else (finite.min(), finite.max())
     cmap = colormaps["viridis"].with_extremes(bad="0.85")
     image = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=low, vmax=high, aspect="auto")
     if grid.size <= 240:
         for (r, c), value in np.ndenumerate(grid):
             if math.isfinite(value):
                 dark = (value - low) / ((high - low) or 1.0) <= 0.55
-                ax.text(c, r, f"{value:.2f}" if _bounded(metric) else f"{value:.3g}",
+                ax.text(c, r, f"{value:.2f}" if scaled else f"{value:.3g}",
                         ha="center", va="center", fontsize=8, color="white" if dark else "black")
     return image
-
-
-# paired differences
 
 
 def paired_differences(df: pd.DataFrame, *, baseline: str, metric: str = "quality") -> Figure:
@@ -532,28 +456,25 @@ def paired_differences(df: pd.DataFrame, *, baseline: str, metric: str = "qualit
         metric: Column compared, e.g. "quality".
 
     Returns:
-        One axes: a point and CI per other variant, a dashed zero line, and on the right
-        the verdict of ``stats.compare_to_baseline`` (green above zero, red below).
+        One axes: a point and CI per other variant, a zero line, and stats' verdicts.
 
     Raises:
-        ConfigError: If the DataFrame is empty, lacks a column, ``baseline`` is unknown,
-            or there is no other variant.
+        ConfigError: If the DataFrame is empty, lacks a column, or has no other variant.
     """
     from . import stats
 
     v = _prepare(df, "task_id", metric, baseline=baseline)
-    others = [x for x in v.order if x != baseline]
-    if not others:
-        raise ConfigError(f"charts: only {baseline!r} is in the DataFrame; add variants to compare")
-    table = _records(stats.compare_to_baseline(df, baseline, metric))
-    fig, (ax,) = _new_figure(len(others), True)
+    others, data = [x for x in v.order if x != baseline], _valid(df, metric)
+    if not others or baseline not in set(data["variant"]):
+        raise ConfigError(f"charts: comparing needs scored rows of {baseline!r} and of another")
+    table = _records(stats.compare_to_baseline(data, baseline, metric))
+    fig, (ax,) = _new_figure([v.names.labels[x] for x in others], True, v.names.axis_label())
     ax.axvline(0, color="0.3", linestyle="--", linewidth=1)
     for pos, variant in enumerate(others):
         if _finite(table.get(variant, {}).get("mean_diff")):
             _difference(ax, pos, table[variant], v.colors[variant])
         else:
             _no_data(ax, pos, True, "no tasks shared with the baseline")
-    _set_categories(ax, [v.names.labels[x] for x in others], True, v.names.axis_label("variant"))
     ax.set_xlabel(f"difference in mean {_unit(metric)} vs baseline")
     edge = max(*map(abs, ax.get_xlim()), 0.05)
     ax.set_xlim(-edge, edge)  # symmetric, so left of zero always reads as "worse"
@@ -569,17 +490,12 @@ def _difference(ax: Axes, pos: int, row: Mapping[str, Any], color: str) -> None:
                     capsize=4, linewidth=1.6)
     ax.scatter([diff], [pos], s=70, color=color, edgecolors="0.1", zorder=3)
     p_value = float(row["p_value"])
-    p_text = "" if not _finite(p_value) else ", p<0.001" if p_value < 0.001 else f", p={p_value:.2g}"
+    p_text = f", p={p_value:.2g}" if p_value >= 0.001 else ", p<0.001" if p_value >= 0 else ""
     # Colour follows the interval rather than the verdict's wording, which stats owns.
-    tone = _GREY
-    if _finite(low, high) and (low > 0 or high < 0):
-        tone = "#2a7d2e" if low > 0 else "#b22222"
+    tone = "#2a7d2e" if low > 0 else "#b22222" if high < 0 else _GREY  # NaN compares False
     ax.annotate(f"{row['verdict']}  (Δ {diff:+.3f}{p_text})", (1, pos), xytext=(8, 0),
                 xycoords=ax.get_yaxis_transform(), textcoords="offset points", va="center",
                 fontsize="small", color=tone)
-
-
-# cost and latency
 
 
 def cost_latency(df: pd.DataFrame) -> Figure:
@@ -589,21 +505,16 @@ def cost_latency(df: pd.DataFrame) -> Figure:
         df: Results DataFrame; cost counts every row, latency leaves out error rows.
 
     Returns:
-        Two axes: cost bars (or "local model: no cost" when nothing cost anything), then
-        latency boxes with their points.
+        Two axes: cost bars (or "local model: no cost"), then latency boxes and points.
 
     Raises:
         ConfigError: If the DataFrame is empty or lacks a column.
     """
     v = _prepare(df, "cost_usd", "latency_s")
-    fig, (cost_ax, time_ax) = _new_figure(len(v.order), v.horizontal, panels=2)
-    for ax in (cost_ax, time_ax):
-        _set_categories(ax, v.labels, v.horizontal, v.names.axis_label("variant"))
+    fig, (cost_ax, time_ax) = _new_figure(v.labels, v.horizontal, v.names.axis_label(), 2)
     _cost_panel(cost_ax, df, v)
     _distribution(time_ax, _valid(df, "latency_s"), "latency_s", v)
     _set_values(time_ax, v.horizontal, "latency per call (seconds)")
-    if v.horizontal:
-        time_ax.set_ylabel("")  # the shared y axis is labelled once, on the left
     cost_ax.set_title("Total cost", fontsize="medium")
     time_ax.set_title("Latency (box: median and quartiles)", fontsize="medium")
     fig.suptitle("Cost and latency by variant", fontweight="bold")
@@ -619,10 +530,7 @@ def _cost_panel(ax: Axes, df: pd.DataFrame, v: _Variants) -> None:
         bars = bar(range(len(values)), values, 0.7, color=list(v.colors.values()), alpha=0.85)
         ax.bar_label(bars, labels=[_usd(value) for value in values], padding=3, fontsize="small")
         axis.set_major_formatter(lambda value, _pos: _usd(value))
-        if v.horizontal:
-            ax.margins(x=0.15)
-        else:
-            ax.margins(y=0.15)
+        ax.margins(x=0.15) if v.horizontal else ax.margins(y=0.15)
     else:
         local = "provider" in df.columns and bool((df["provider"] == "local").all())
         ax.text(0.5, 0.5, "local model: no cost" if local else "no cost recorded",
@@ -633,37 +541,32 @@ def _cost_panel(ax: Axes, df: pd.DataFrame, v: _Variants) -> None:
 
 def _usd(value: float) -> str:
     """Dollars with enough digits to tell small test runs apart."""
-    if value == 0:
-        return "$0"
-    return f"${value:,.2f}" if value >= 1 else f"${value:.3g}"
-
-
-# all together
+    return "$0" if value == 0 else f"${value:,.2f}" if value >= 1 else f"${value:.3g}"
 
 
 def all_charts(df: pd.DataFrame, *, baseline: str | None = None) -> dict[str, Figure]:
     """Every chart the DataFrame supports, keyed by a file-friendly name.
 
-    Quality charts need a ``quality`` column (a scored DataFrame) and are skipped
-    without one; "paired_differences" needs ``baseline`` and a second variant.
+    Quality charts are skipped without a ``quality`` column; "paired_differences" needs
+    ``baseline`` (with scored rows) and a second variant.
 
     Args:
         df: Results DataFrame, scored or not.
         baseline: Variant to mark and compare the others with.
 
     Returns:
-        Figures in reading order, among: "quality_by_variant", "paired_differences",
-        "heatmap", "length_by_variant", "quality_vs_length", "cost_latency".
+        Figures keyed like the functions that drew them, in reading order.
 
     Raises:
         ConfigError: If the DataFrame is empty or ``baseline`` is unknown.
     """
-    v = _prepare(df, baseline=baseline)
+    _prepare(df, baseline=baseline)
     figs: dict[str, Figure] = {}
     scored = "quality" in df.columns
     if scored:
         figs["quality_by_variant"] = quality_by_variant(df, baseline=baseline)
-        if baseline is not None and len(v.order) > 1:
+        usable = set(_valid(df, "quality")["variant"])
+        if baseline is not None and baseline in usable and len(usable) > 1:
             figs["paired_differences"] = paired_differences(df, baseline=baseline)
         figs["heatmap"] = heatmap(df)
     length = "words" if "words" in df.columns else "output_tokens"
@@ -686,11 +589,8 @@ def save_charts(figs: Mapping[str, Figure], folder: str | Path) -> list[Path]:
     Returns:
         The paths written, in the order of ``figs``.
     """
-    out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = []
+    paths = {name: Path(folder) / f"{name}.png" for name in figs}
+    Path(folder).mkdir(parents=True, exist_ok=True)
     for name, fig in figs.items():
-        path = out / f"{name}.png"
-        fig.savefig(path, dpi=_DPI, facecolor="white")
-        paths.append(path)
-    return paths
+        fig.savefig(paths[name], dpi=_DPI, facecolor="white")
+    return list(paths.values())

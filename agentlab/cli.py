@@ -78,6 +78,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Run variants × tasks and print a per-variant summary."""
     from .agents import load_agents
     from .provider import GenerationOptions
+    from .report import pick_baseline
     from .runner import run
 
     agents = load_agents(args.agents or [DEFAULT_AGENTS])
@@ -94,22 +95,22 @@ def cmd_run(args: argparse.Namespace) -> int:
                  name=args.name)
     df = result.to_dataframe()
     summary = result.summary()
+    baseline = args.baseline or pick_baseline([a.name for a in agents])
     if args.score:
         from .graders import score_dataframe
         from .stats import summary as stats_summary
 
         df = score_dataframe(df, tasks=tasks)
-        summary = stats_summary(df)
+        summary = stats_summary(df, baseline=baseline)
     print(summary.to_string())
     print(f"\nrun {result.id}: {result.status}; {len(result.results)} cells, "
           f"{result.errors} errors, {result.requests_sent} sent to {result.provider}; "
           f"results in {result.store_path}")
     if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        df.to_csv(out / "results.csv", index=False)
-        summary.to_csv(out / "summary.csv")
-        print(f"wrote {out / 'results.csv'} and {out / 'summary.csv'}")
+        from .report import write_report
+
+        files = write_report(df, args.out, baseline=baseline, run_id=result.id)
+        print(f"wrote {len(files)} files to {args.out} (summary.md, results.csv, charts)")
     return 0 if result.errors == 0 and result.status == "complete" else 1
 
 
@@ -151,9 +152,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     from .history import open_run
     from .stats import summary
 
+    from .report import pick_baseline
+
     stored = open_run(args.run, args.db)
     df = score_dataframe(stored.to_dataframe(), tasks=stored.tasks)
-    print(summary(df, baseline=args.baseline).to_string())
+    baseline = args.baseline or pick_baseline([v.name for v in stored.variants])
+    print(summary(df, baseline=baseline).to_string())
     return 0
 
 
@@ -212,7 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--score", action="store_true", help="grade responses and compare variants")
     p.add_argument("--name", help="a name stored with the run")
-    p.add_argument("--out", type=Path, help="also write results.csv and summary.csv here")
+    p.add_argument("--baseline", help="variant the others are compared with (default: first)")
+    p.add_argument("--out", type=Path,
+                   help="write results.csv, summary.csv, summary.md and chart PNGs here")
     p.add_argument("--db", **db)  # type: ignore[arg-type]
     p.set_defaults(func=cmd_run)
 

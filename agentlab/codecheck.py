@@ -29,20 +29,13 @@ from .errors import MissingDependencyError
 from .graders import Grade, GradeContext, Grader, grade, register_grader, spec_error
 
 __all__ = [
-    "CodeBlock",
-    "Finding",
-    "ToolReport",
-    "annotation_counts",
-    "any_count",
-    "extract_code_blocks",
-    "model_classes",
-    "python_blocks",
-    "run_mypy",
-    "run_ruff",
+    "AnnotationCounts", "CodeBlock", "Finding", "ToolReport", "annotation_counts", "any_count",
+    "default_cache_dir",
+    "extract_code_blocks", "model_classes", "python_blocks", "run_mypy", "run_ruff",
 ]
 
 _FENCE = re.compile(
-    r"^(?P<indent>[ ]{0,3})(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\n`]*)\n(?P<body>.*?)"
+    r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\n`]*)\n(?P<body>.*?)"
     r"^(?P=indent)(?P=fence)[`~]*[ \t]*$",
     re.DOTALL | re.MULTILINE,
 )
@@ -78,7 +71,11 @@ def extract_code_blocks(text: str) -> list[CodeBlock]:
     for n, m in enumerate(_FENCE.finditer(text), 1):
         info = m.group("info").strip().split()
         lang = info[0].lower().lstrip("{.").rstrip("}") if info else ""
-        blocks.append(CodeBlock(lang, m.group("body"), n))
+        indent = m.group("indent")
+        # A fence inside a list item is indented; its code lines carry the same indent.
+        lines = m.group("body").splitlines(keepends=True)
+        body = "".join(line.removeprefix(indent) for line in lines)
+        blocks.append(CodeBlock(lang, body, n))
     return blocks
 
 
@@ -497,7 +494,9 @@ def _key(tool: str, args: Sequence[str], code: str) -> str:
         version = metadata.version(tool)
     except metadata.PackageNotFoundError:
         version = "?"
-    text = json.dumps([_KEY_VERSION, tool, version, sys.version_info[:2], list(args), code])
+    # sys.prefix: the installed packages (fastapi stubs or not) change mypy's verdict.
+    text = json.dumps([_KEY_VERSION, tool, version, sys.prefix, sys.version_info[:2], list(args),
+                       code])
     return hashlib.sha256(text.encode()).hexdigest()
 
 

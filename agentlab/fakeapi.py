@@ -394,12 +394,12 @@ class FakeAnthropic:
 
     @property
     def requests(self) -> list[RecordedRequest]:
-        """Answered requests, in the order their answers finished."""
+        """Answered requests, in the order they were answered."""
         with self._lock:
             return list(self._log)
 
     def bodies(self, path: str = "/v1/messages") -> list[Json]:
-        """Return the JSON bodies received on ``path``, in answer order."""
+        """Return the JSON bodies received on ``path``, in the order they were answered."""
         return [r.body for r in self.requests if r.path == path and isinstance(r.body, dict)]
 
     # -- serving (called from handler threads) -----------------------------------
@@ -423,8 +423,9 @@ class FakeAnthropic:
                 reply = self._answer(handler.command, url.path, parse_qs(url.query), body)
             if reply.delay > 0:
                 self._stopping.wait(reply.delay)  # stop() cuts the wait short
-            handler.write(reply)
         finally:
+            # Recorded before the answer goes out: a client that has its answer can
+            # rely on finding its request in the log and no longer in flight.
             status = None if reply is None or reply.reset else reply.status
             auth = bool(_CREDENTIAL_HEADERS.intersection(names))
             fault = reply.fault if reply else None
@@ -432,6 +433,7 @@ class FakeAnthropic:
             with self._lock:
                 self._in_flight -= 1
                 self._log.append(record)
+        handler.write(reply)
 
     def _answer(
         self, method: str, path: str, query: dict[str, list[str]], body: Json | None

@@ -55,10 +55,10 @@ class Fault:
 
     Attributes:
         kind: What to do instead of a normal answer.
-        retry_after: Seconds sent as ``retry-after`` and ``retry-after-ms`` on an HTTP
-            error. The SDK waits that long before retrying; it ignores ``0`` and falls
-            back to its own backoff (0.5 s and up), so use a small positive value such
-            as ``0.01`` in tests.
+        retry_after: Seconds sent as ``retry-after`` (rounded up) and ``retry-after-ms``
+            on an HTTP error; the SDK waits that long before retrying. ``0`` is sent as
+            ``retry-after-ms: 1``, because the SDK treats 0 as absent and falls back to
+            its own backoff (0.5 s and more). ``None`` sends no such header.
         delay: For ``"slow"``: seconds to wait before answering normally.
         message: Error message to send instead of the default one.
     """
@@ -205,7 +205,7 @@ def fault_reply(fault: Fault, body: Json | None) -> Reply:
     headers: list[tuple[str, str]] = []
     if fault.retry_after is not None:
         headers.append(("retry-after", str(math.ceil(fault.retry_after))))
-        headers.append(("retry-after-ms", str(round(fault.retry_after * 1000))))
+        headers.append(("retry-after-ms", str(max(1, round(fault.retry_after * 1000)))))
     message = fault.message or message
     return error_reply(status, etype, message, headers=tuple(headers), fault=fault.kind)
 

@@ -36,17 +36,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
-    "Grade",
-    "GradeContext",
-    "Grader",
-    "GraderLike",
-    "NamedGrader",
-    "default_code_graders",
-    "grade",
-    "grader_names",
-    "make_grader",
-    "register_grader",
-    "score_dataframe",
+    "CheckSpec", "Grade", "GradeContext", "Grader", "GraderLike", "NamedGrader", "TaskLike",
+    "as_grader", "default_code_graders", "grade", "grader_names", "make_grader",
+    "register_grader", "score_dataframe", "spec_error",
 ]
 
 
@@ -190,6 +182,8 @@ def register_grader(name: str, *, slow: bool = False) -> Callable[[F], F]:
 
     The factory's keyword parameters, with their annotations and defaults, are the
     spec's fields; they are validated with pydantic and unknown keys are rejected.
+
+    Registering a name again replaces the earlier factory (re-running a notebook cell).
 
     Args:
         name: The ``type`` used in check specs.
@@ -381,8 +375,9 @@ def contains(
         hits = found(response)
         missing = [n for n, h in zip(needles, hits, strict=True) if not h]
         if mode == "any":
-            return grade(1.0 if any(hits) else 0.0, "found" if any(hits) else
-                         f"none of {_short(needles)} found")
+            first = next((n for n, h in zip(needles, hits, strict=True) if h), None)
+            return grade(1.0, f"found {first!r}") if first is not None else grade(
+                0.0, f"none of {_short(needles)} found")
         reason = f"missing {_short(missing)}" if missing else f"all {len(needles)} found"
         return grade(sum(hits) / len(hits), reason)
 

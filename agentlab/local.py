@@ -12,7 +12,8 @@ agent variant changes. :func:`format_prompt` puts the system text at the head of
 the first user turn in Gemma's turn format, or renders a GGUF's own
 ``tokenizer.chat_template`` and checks that the system text survived.
 
-One ``Llama`` per (file, context size) per process, loaded lazily; a lock
+One ``Llama`` per (file, context size) per process, loaded lazily and shared by
+every provider using them (each call applies its provider's thread count); a lock
 serialises calls (a ``Llama`` is not thread-safe) and they run off the event loop.
 llama.cpp's own log lines go to the ``agentlab.local`` logger at DEBUG level instead
 of stderr, so notebooks stay clean.
@@ -540,6 +541,8 @@ class LocalProvider:
         max_tokens = _fit(len(tokens), opts.max_tokens, llm.n_ctx(), model_id)
         if not self.reuse_prefix:
             llm.reset()
+        # The model is shared by providers that may want other thread counts.
+        _import_llama_cpp().llama_set_n_threads(llm.ctx, self.n_threads, self.n_threads)
         seed = self.seed if opts.seed is None else opts.seed
         start = time.perf_counter()
         try:

@@ -13,10 +13,10 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .cachekey import cache_key, experiment_id
 from .errors import AuthenticationError, BudgetExceededError
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from .tasks import Task
 
 log = logging.getLogger("agentlab")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -229,16 +230,56 @@ async def run_async(
     namespace = provider_namespace(chosen)
     cells = plan(variants, tasks, repeats=repeats, model=model, default_model=default_model,
                  options=options, namespace=namespace, table=table)
-    rid = run_id or experiment_id([c.cache_key for c in cells])
+    config = {"repeats": repeats, "model": model, "default_model": default_model,
+              "provider": namespace, "options": options.__dict__, "concurrency": concurrency}
+    return await execute_async(cells, provider=chosen, db=db, run_id=run_id, name=name,
+                               concurrency=concurrency, refresh=refresh, budget_usd=budget_usd,
+                               progress=progress, table=table, config=config)
+
+
+def make_cell(variant: Agent, task: Task, repeat: int, request: Request,
+              provider: Provider) -> Cell:
+    """Build a cell for an arbitrary request (used by the LLM judge)."""
+    return Cell(variant, task, repeat, request,
+                cache_key(request, provider_namespace(provider), repeat))
+
+
+async def execute_async(
+    cells: Sequence[Cell], *, provider: Provider, db: Path | str | Store = DEFAULT_DB,
+    run_id: str | None = None, name: str | None = None, concurrency: int = 8,
+    refresh: bool = False, budget_usd: float | None = None, progress: bool = True,
+    table: ModelTable | None = None, config: dict[str, Any] | None = None,
+) -> Run:
+    """Execute planned cells with caching, resume and storage (the core of :func:`run_async`).
+
+    Args:
+        cells: Cells from :func:`plan` or :func:`make_cell`.
+        provider: The provider the cells' cache keys were made for.
+        db: Results database path (or an open :class:`Store`).
+        run_id: Force a run id (default: derived from the cells).
+        name: Optional human name stored with the run.
+        concurrency: Most calls in flight at once.
+        refresh: Ignore the cache.
+        budget_usd: Stop before the run could spend more than this.
+        progress: Show a progress bar.
+        table: Model aliases and prices.
+        config: Settings stored with the run.
+
+    Returns:
+        The run.
+    """
+    table = table or ModelTable()
+    cell_list = list(cells)
+    variants = list({c.variant.name: c.variant for c in cell_list}.values())
+    tasks = list({c.task.id: c.task for c in cell_list}.values())
+    rid = run_id or experiment_id([c.cache_key for c in cell_list])
     store = db if isinstance(db, Store) else Store(db)
     try:
-        return await _execute(cells, variants, tasks, rid, name, chosen, store, table,
+        return await _execute(cell_list, variants, tasks, rid, name, provider, store, table,
                               concurrency=concurrency, refresh=refresh, budget=budget_usd,
-                              progress=progress, config={"repeats": repeats, "model": model,
-                              "default_model": default_model, "provider": namespace,
-                              "options": options.__dict__, "concurrency": concurrency})
+                              progress=progress, config=config or {"provider": provider.name})
     finally:
-        closer = getattr(chosen, "aclose", None)
+        closer = getattr(provider, "aclose", None)
         if closer is not None:
             await closer()  # the SDK's connections belong to this event loop
         if not isinstance(db, Store):
@@ -315,22 +356,29 @@ def run(variants: Sequence[Agent], tasks: Sequence[Task], **kwargs: Any) -> Run:
     cell) the run executes on a worker thread with its own loop. Ctrl-C / a kernel
     interrupt stops the run and returns what finished (``status == "interrupted"``).
     """
+    return run_sync(lambda: run_async(variants, tasks, **kwargs))
+
+
+def run_sync(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a coroutine to completion from sync code, even inside a running event loop.
+
+    Args:
+        factory: Makes the coroutine (called on the thread that will run it).
+
+    Returns:
+        The coroutine's result.
+    """
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(run_async(variants, tasks, **kwargs))
-    return _run_in_thread(variants, tasks, kwargs)
-
-
-def _run_in_thread(variants: Sequence[Agent], tasks: Sequence[Task],
-                   kwargs: dict[str, Any]) -> Run:
+        return asyncio.run(factory())
     box: dict[str, Any] = {}
     ready = threading.Event()
 
     def target() -> None:
         loop = asyncio.new_event_loop()
         box["loop"] = loop
-        box["task"] = loop.create_task(run_async(variants, tasks, **kwargs))
+        box["task"] = loop.create_task(factory())
         ready.set()
         try:
             box["result"] = loop.run_until_complete(box["task"])
@@ -350,5 +398,5 @@ def _run_in_thread(variants: Sequence[Agent], tasks: Sequence[Task],
         worker.join()
     if "error" in box:
         raise box["error"]
-    result: Run = box["result"]
+    result: T = box["result"]
     return result

@@ -35,21 +35,9 @@ if TYPE_CHECKING:
     FloatArray = npt.NDArray[np.float64]
 
 __all__ = [
-    "McNemarResult",
-    "PairedDiff",
-    "PlanRow",
-    "SampleSizePlan",
-    "SignTest",
-    "compare_to_baseline",
-    "length_bias",
-    "mcnemar",
-    "paired_difference",
-    "pass_at_k",
-    "pass_hat_k",
-    "sample_size",
-    "sign_test",
-    "summary",
-    "variant_stats",
+    "McNemarResult", "PairedDiff", "PlanRow", "SampleSizePlan", "SignTest",
+    "compare_to_baseline", "length_bias", "mcnemar", "paired_difference", "pass_at_k",
+    "pass_hat_k", "sample_size", "sign_test", "summary", "variant_stats",
 ]
 
 Verdict = Literal["better", "worse", "higher", "lower", "no detectable difference",
@@ -68,9 +56,9 @@ def _usable(df: pd.DataFrame, col: str) -> pd.DataFrame:
     ok = df[col].notna()
     if "error" in df.columns:
         ok &= df["error"].isna() | (df["error"].astype(str) == "")
-    out = df.loc[ok, ["variant", "task_id", *(["repeat"] if "repeat" in df.columns else []),
-                      col]].copy()
-    out[col] = out[col].astype(float)
+    out = df if bool(ok.all()) else df.loc[ok]
+    if out[col].dtype != "float64":  # bools (passed) and ints (words) average as floats
+        out = out.assign(**{col: out[col].astype(float)})
     return out
 
 
@@ -128,14 +116,15 @@ def variant_stats(
     import pandas as pd
 
     data = _usable(df, metric)
-    parts = dict(iter(data.groupby("variant", sort=False)))
+    names, tasks = data["variant"].to_numpy(), data["task_id"].to_numpy()
+    values = data[metric].to_numpy(float)
+    groups = data[cluster].astype(str).to_numpy() if cluster else None
     rows = []
     for variant in _variants(df):
-        part = parts.get(variant, data.iloc[:0])
-        groups = part[cluster].astype(str).to_numpy() if cluster else None
-        mean, se, g = _mean_se(part[metric].to_numpy(float), groups)
+        mask = names == variant
+        mean, se, g = _mean_se(values[mask], groups[mask] if groups is not None else None)
         half = _t_crit(confidence, g - 1) * se
-        rows.append({"variant": variant, "n": len(part), "n_tasks": part["task_id"].nunique(),
+        rows.append({"variant": variant, "n": int(mask.sum()), "n_tasks": len(set(tasks[mask])),
                      "mean": mean, "se": se, "ci_low": mean - half, "ci_high": mean + half})
     return pd.DataFrame(rows).set_index("variant")
 
@@ -194,12 +183,21 @@ def _verdict(lo: float, hi: float, n: int, better: bool | None) -> Verdict:
 
 def _task_diffs(data: pd.DataFrame, metric: str, variant: str, baseline: str) -> FloatArray:
     """Per-task (variant - baseline) of the repeat-averaged metric, common tasks only."""
-    means = data.groupby(["variant", "task_id"], sort=False)[metric].mean()
-    for name in (variant, baseline):
-        if name not in means.index.get_level_values(0):
+    import numpy as np
+
+    names, tasks = data["variant"].to_numpy(), data["task_id"].astype(str).to_numpy()
+    values = data[metric].to_numpy(float)
+
+    def task_means(name: str) -> tuple[npt.NDArray[np.str_], FloatArray]:
+        mask = names == name
+        if not mask.any():
             raise ConfigError(f"variant {name!r} has no usable {metric!r} values in the results")
-    both = means.loc[variant].to_frame("a").join(means.loc[baseline].to_frame("b"), how="inner")
-    diffs: FloatArray = (both["a"] - both["b"]).to_numpy(float)
+        keys, index = np.unique(tasks[mask], return_inverse=True)
+        return keys, np.bincount(index, values[mask]) / np.bincount(index)
+
+    (keys_a, mean_a), (keys_b, mean_b) = task_means(variant), task_means(baseline)
+    _, ia, ib = np.intersect1d(keys_a, keys_b, return_indices=True)
+    diffs: FloatArray = mean_a[ia] - mean_b[ib]
     return diffs
 
 

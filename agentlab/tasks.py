@@ -142,10 +142,23 @@ def _build(raw: object, path: Path, index: int, line: int | None) -> Task:
         fieldname = ".".join(str(p) for p in err["loc"]) or None
         msg = "missing" if err["type"] == "missing" else err["msg"]
         raise TaskFileError(msg, path=path, task_id=task_id, field=fieldname) from None
+    _validate_checks(model, path)
     context, context_name = _context(model, path)
     return Task(id=model.id, prompt=model.prompt.strip(), context=context,
                 context_name=context_name, tags=tuple(model.tags),
                 checks=tuple(model.checks), rubric=model.rubric, source=path)
+
+
+def _validate_checks(model: TaskModel, path: Path) -> None:
+    from .errors import ConfigError
+    from .graders import make_grader
+
+    for n, check in enumerate(model.checks):
+        try:
+            make_grader(check)
+        except ConfigError as exc:
+            raise TaskFileError(str(exc), path=path, task_id=model.id,
+                                field=f"checks[{n}]") from None
 
 
 def _context(model: TaskModel, path: Path) -> tuple[str | None, str | None]:

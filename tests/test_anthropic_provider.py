@@ -19,6 +19,7 @@ from agentlab.provider import (
     Message,
     Provider,
     Request,
+    Response,
     ToolSpec,
 )
 
@@ -26,8 +27,12 @@ KEY = "sk-ant-test-DO-NOT-LEAK-1234567890"
 T = TypeVar("T")
 
 
-def provider_for(fake: FakeAnthropic, **kw: float) -> AnthropicProvider:
-    return AnthropicProvider(api_key=KEY, base_url=fake.base_url, **kw)  # type: ignore[arg-type]
+def provider_for(
+    fake: FakeAnthropic, *, max_retries: int = 4, timeout: float = 120.0
+) -> AnthropicProvider:
+    return AnthropicProvider(
+        api_key=KEY, base_url=fake.base_url, max_retries=max_retries, timeout=timeout
+    )
 
 
 def run(provider: AnthropicProvider, make: Callable[[], Awaitable[T]]) -> T:
@@ -42,14 +47,27 @@ def run(provider: AnthropicProvider, make: Callable[[], Awaitable[T]]) -> T:
     return asyncio.run(go())
 
 
-def request(system: str = "You are terse.", user: str = "Say hi.", **kw: object) -> Request:
-    return Request(system=system, messages=(Message("user", user),), model="claude-test", **kw)  # type: ignore[arg-type]
+def request(
+    system: str = "You are terse.",
+    *,
+    options: GenerationOptions | None = None,
+    tools: tuple[ToolSpec, ...] = (),
+    force_tool: str | None = None,
+) -> Request:
+    return Request(
+        system=system,
+        messages=(Message("user", "Say hi."),),
+        model="claude-test",
+        options=options or GenerationOptions(),
+        tools=tools,
+        force_tool=force_tool,
+    )
 
 
-def fail(fake: FakeAnthropic, req: Request | None = None, **kw: float) -> CallError:
-    provider = provider_for(fake, **kw)
+def fail(fake: FakeAnthropic, *, max_retries: int = 4, timeout: float = 120.0) -> CallError:
+    provider = provider_for(fake, max_retries=max_retries, timeout=timeout)
     with pytest.raises(CallError) as info:
-        run(provider, lambda: provider.complete(req or request()))
+        run(provider, lambda: provider.complete(request()))
     return info.value
 
 
@@ -79,14 +97,14 @@ def test_tokens_and_prompt_cache(fake_api: FakeAnthropic) -> None:
     provider = provider_for(fake_api)
     req = request(system="Be a careful reviewer. " * 40)
 
-    async def twice() -> list[object]:
+    async def twice() -> list[Response]:
         return [await provider.complete(req), await provider.complete(req)]
 
     first, second = run(provider, twice)
-    assert first.cache_write_tokens > 100 and first.cache_read_tokens == 0  # type: ignore[attr-defined]
-    assert second.cache_read_tokens == first.cache_write_tokens  # type: ignore[attr-defined]
-    assert second.cache_write_tokens == 0  # type: ignore[attr-defined]
-    assert 0 < first.input_tokens < first.cache_write_tokens  # type: ignore[attr-defined]
+    assert first.cache_write_tokens > 100 and first.cache_read_tokens == 0
+    assert second.cache_read_tokens == first.cache_write_tokens
+    assert second.cache_write_tokens == 0
+    assert 0 < first.input_tokens < first.cache_write_tokens
     system = fake_api.bodies()[0]["system"]
     assert system == [{"type": "text", "text": req.system, "cache_control": {"type": "ephemeral"}}]
 
@@ -122,9 +140,13 @@ def test_forced_tool(fake_api: FakeAnthropic) -> None:
     resp = run(provider, lambda: provider.complete(request(tools=(tool,), force_tool="grade")))
     body = fake_api.bodies()[0]
     assert body["tool_choice"] == {"type": "tool", "name": "grade"}
-    assert body["tools"] == [{"name": "grade", "description": "Grade the answer.", "input_schema": schema}]
+    assert body["tools"] == [
+        {"name": "grade", "description": "Grade the answer.", "input_schema": schema}
+    ]
     assert resp.stop_reason == "tool_use" and resp.text == ""
-    assert [(c.name, c.input) for c in resp.tool_calls] == [("grade", '{"score": 4, "why": "fine"}')]
+    assert [(c.name, c.input) for c in resp.tool_calls] == [
+        ("grade", '{"score": 4, "why": "fine"}')
+    ]
 
 
 def test_rate_limit_then_success(fake_api: FakeAnthropic) -> None:
@@ -235,7 +257,7 @@ def test_missing_key_is_an_auth_error(
 def test_key_never_leaks(fake_api: FakeAnthropic) -> None:
     provider = provider_for(fake_api, max_retries=0)
     for fault in ("auth", "invalid_request", "reset", "malformed"):
-        fake_api.inject(fault)  # type: ignore[arg-type]
+        fake_api.inject(fault)
         with pytest.raises(CallError) as info:
             run(provider, lambda: provider.complete(request()))
         error = info.value
@@ -249,11 +271,24 @@ def test_key_never_leaks(fake_api: FakeAnthropic) -> None:
     assert all(r.auth_present and "authorization" in r.header_names for r in fake_api.requests)
 
 
+def test_key_from_environment_is_used_and_scrubbed(
+    fake_api: FakeAnthropic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    provider = AnthropicProvider(base_url=fake_api.base_url, max_retries=0)
+    assert run(provider, lambda: provider.complete(request())).text
+    fake_api.inject(Fault("invalid_request", message=f"bad key {KEY} echoed"))
+    with pytest.raises(CallError) as info:
+        run(provider, lambda: provider.complete(request()))
+    assert KEY not in str(info.value) and "<hidden>" in str(info.value)
+    assert fake_api.requests[0].auth_present and KEY not in repr(provider)
+
+
 def test_concurrent_calls_reach_peak_in_flight(fake_api: FakeAnthropic) -> None:
     fake_api.latency = 0.3
     provider = provider_for(fake_api)
 
-    async def five() -> list[object]:
+    async def five() -> list[Response]:
         return list(await asyncio.gather(*(provider.complete(request()) for _ in range(5))))
 
     start = time.monotonic()

@@ -108,6 +108,9 @@ def test_extract_blocks_tags_and_fences() -> None:
     assert [b.lang for b in blocks] == ["python", "bash", "", "", "json"]
     assert [b.index for b in python_blocks(text)] == [1, 3]
     assert python_blocks("no fences here") == []
+    listed = "1. Add the model:\n\n   ```python\n   class A:\n       x: int\n   ```\n"
+    assert python_blocks(listed)[0].code == "class A:\n    x: int\n"
+    assert grade("code_parses", listed)[2]
 
 
 def test_code_parses() -> None:

@@ -67,6 +67,8 @@ def test_contains_family(spec: dict[str, Any], score: float, passed: bool) -> No
 
 def test_contains_reason_names_missing() -> None:
     assert run({"type": "contains", "value": ["Depends", "Field"]}).reason == "missing 'Field'"
+    assert run({"type": "contains", "value": ["Field", "Depends"], "mode": "any"}).reason \
+        == "found 'Depends'"
 
 
 def test_regex_hit_miss_flags() -> None:
@@ -109,7 +111,7 @@ def test_json_valid() -> None:
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ({"type": "contans", "value": "x"}, "unknown grader type 'contans'; did you mean 'contains'"),
+        ({"type": "contans", "value": "x"}, "unknown grader type 'contans'; did you mean"),
         ({"value": "x"}, "has no 'type'"),
         ({"type": "contains", "vlaue": "x"}, "grader 'contains', field 'vlaue': unknown field; "
                                              "did you mean 'value'?"),

@@ -118,7 +118,7 @@ def test_broken_template_is_a_config_error() -> None:
 
 def test_missing_gguf_path_is_a_config_error(tmp_path: Path) -> None:
     missing = tmp_path / "nope.gguf"
-    with pytest.raises(ConfigError, match="not found.*nope.gguf"):
+    with pytest.raises(ConfigError, match=r"not found.*nope\.gguf"):
         resolve_local_model(f"local:{missing}")
     with pytest.raises(ConfigError, match="not found"):
         LocalProvider(f"local:{missing}")

@@ -59,6 +59,10 @@ def test_jsonl_and_inline_context(tmp_path: Path) -> None:
         ("just a string\n", ".yaml", "expected a list of tasks"),
         ('{"id": "a", "prompt": "x"}\n{broken\n', ".jsonl", "line 2: invalid JSON"),
         ("[]\n", ".yaml", "no tasks found"),
+        ("- id: a\n  prompt: x\n  checks: [{type: contans, value: x}]\n", ".yaml",
+         "task 'a', field 'checks[0]': unknown grader type 'contans'"),
+        ("- id: a\n  prompt: x\n  checks: [{type: regex, patern: x}]\n", ".yaml",
+         "task 'a', field 'checks[0]': grader 'regex', field 'patern'"),
     ],
 )
 def test_task_file_errors(tmp_path: Path, content: str, suffix: str, fragment: str) -> None:

@@ -1,0 +1,109 @@
+"""Write a run's report to a folder: results, summary (CSV and Markdown) and charts.
+
+Used by ``agentlab run --out`` and the batch notebook, so both produce the same files:
+
+- ``results.csv``: one row per cell (scores included when scored);
+- ``summary.csv`` and ``summary.md``: one row per variant with CIs and the verdict
+  versus the baseline;
+- ``<chart>.png``: every chart :func:`agentlab.charts.all_charts` supports.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .errors import ConfigError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+_SUMMARY_COLUMNS = ("n", "errors", "quality", "quality_ci_low", "quality_ci_high", "pass_rate",
+                    "words", "output_tokens", "cost_usd", "provider", "diff", "diff_ci_low",
+                    "diff_ci_high", "p_value", "verdict")
+
+
+def pick_baseline(variants: Sequence[str]) -> str:
+    """The default baseline: the variant whose name most others extend, else the first.
+
+    With ``python-pro-backend`` and ``python-pro-backend-concise`` (and so on), the
+    base agent is the baseline whatever the file order.
+    """
+    if not variants:
+        raise ConfigError("no variants to choose a baseline from")
+
+    def extended_by(name: str) -> int:
+        return sum(1 for other in variants if other != name and other.startswith(name + "-"))
+
+    best = max(variants, key=extended_by)
+    return best if extended_by(best) > 0 else variants[0]
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "–"
+        return f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
+    return str(value).replace("|", "\\|")
+
+
+def markdown_table(table: pd.DataFrame) -> str:
+    """Render a DataFrame (index included) as a GitHub Markdown table."""
+    header = [str(table.index.name or ""), *(str(c) for c in table.columns)]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for index, row in table.iterrows():
+        lines.append("| " + " | ".join([_cell(index), *(_cell(v) for v in row)]) + " |")
+    return "\n".join(lines)
+
+
+def summary_markdown(summary: pd.DataFrame, *, title: str, run_id: str | None = None) -> str:
+    """A Markdown page: the summary table and one plain-words line per variant."""
+    columns = [c for c in _SUMMARY_COLUMNS if c in summary.columns]
+    parts = [f"# {title}", ""]
+    if run_id:
+        parts += [f"Run `{run_id}`.", ""]
+    parts += [markdown_table(summary[columns]), ""]
+    if "verdict" in summary.columns:
+        for variant, row in summary.iterrows():
+            if row["verdict"] in ("baseline", None) or (isinstance(row["verdict"], float)):
+                continue
+            parts.append(f"- **{variant}** vs baseline: {row['verdict']} (quality difference "
+                         f"{row['diff']:+.3f}, 95% CI {row['diff_ci_low']:+.3f} to "
+                         f"{row['diff_ci_high']:+.3f}, p = {row['p_value']:.3g})")
+    return "\n".join(parts).rstrip() + "\n"
+
+
+def write_report(df: pd.DataFrame, folder: Path | str, *, baseline: str | None = None,
+                 run_id: str | None = None, charts: bool = True,
+                 title: str = "agentlab report") -> list[Path]:
+    """Write results, summary and charts for a (scored or unscored) results table.
+
+    Args:
+        df: One row per cell, as from ``Run.to_dataframe()`` (optionally scored).
+        folder: Output folder (created when missing).
+        baseline: Variant the others are compared with (default: the first).
+        run_id: Shown in the Markdown summary.
+        charts: Also write every chart as PNG.
+        title: Heading of ``summary.md``.
+
+    Returns:
+        The files written.
+    """
+    from .stats import summary as stats_summary
+
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    baseline = baseline or pick_baseline([str(v) for v in df["variant"].drop_duplicates()])
+    table = stats_summary(df, baseline=baseline)
+    written = [out / "results.csv", out / "summary.csv", out / "summary.md"]
+    df.to_csv(written[0], index=False)
+    table.to_csv(written[1])
+    written[2].write_text(summary_markdown(table, title=title, run_id=run_id), encoding="utf-8")
+    if charts:
+        from .charts import all_charts, save_charts
+
+        figures = all_charts(df, baseline=baseline)
+        written += save_charts(figures, out)
+    return written

@@ -1,0 +1,110 @@
+"""Measure the embedded local model: load time, and generation speed through agentlab.
+
+Compares ``LocalProvider.complete`` with a bare ``Llama.create_completion`` on the
+same loaded model, the same prompt text, the same sampling and seed and the same
+``max_tokens``, so both generate the same tokens; the ratio is agentlab's overhead
+(target: at least 0.9x the raw speed). Also measures prompt processing on the seed
+agent's system prompt, with and without ``reuse_prefix``.
+
+Run: ``python benchmarks/bench_local.py [--rounds 5] [--max-tokens 128] [--threads N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from agentlab.agents import load_agent
+from agentlab.local import DEFAULT_TOP_K, LocalProvider, resolve_local_model
+from agentlab.provider import GenerationOptions, Message, Request, Response
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED_AGENT = ROOT / "data" / "agents" / "python-pro-backend.md"
+TASK = "Write a Python function that parses an ISO 8601 date and explain it step by step."
+
+
+def timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def bench_generation(provider: LocalProvider, rounds: int, max_tokens: int) -> None:
+    opts = GenerationOptions(max_tokens=max_tokens, seed=1)
+    req = Request(system="You are a helpful assistant.", messages=(Message("user", TASK),),
+                  model=provider.model, options=opts)
+    prompt = provider.format_request(req)
+    llm = provider.llama
+    raw_times: list[float] = []
+    ours_times: list[float] = []
+    raw_tokens = ours_tokens = 0
+    for _ in range(rounds):  # alternate, so drift in machine load hits both alike
+        llm.reset()
+        start = time.perf_counter()
+        out = llm.create_completion(prompt, max_tokens=max_tokens, temperature=1.0, top_p=0.95,
+                                    top_k=DEFAULT_TOP_K, min_p=0.0, seed=1, stop=["<end_of_turn>"])
+        raw_times.append(time.perf_counter() - start)
+        raw_tokens = out["usage"]["completion_tokens"]
+        start = time.perf_counter()
+        resp: Response = asyncio.run(provider.complete(req))
+        ours_times.append(time.perf_counter() - start)
+        ours_tokens = resp.output_tokens
+    print(f"generation, max_tokens={max_tokens}, {rounds} interleaved rounds (wall time per call;"
+          " best = least disturbed by other processes):")
+    speeds = {}
+    for label, times, tokens in (("raw Llama.create_completion", raw_times, raw_tokens),
+                                 ("agentlab LocalProvider", ours_times, ours_tokens)):
+        best, median = min(times), statistics.median(times)
+        speeds[label] = (tokens / best, tokens / median)
+        print(f"  {label:28s}: {tokens:4d} tokens; best {best:6.3f} s = {tokens / best:6.1f} "
+              f"tokens/s; median {median:6.3f} s = {tokens / median:6.1f} tokens/s")
+    (raw_best, raw_med), (ours_best, ours_med) = speeds.values()
+    print(f"  same tokens generated: {raw_tokens == ours_tokens}; speed ratio agentlab/raw: "
+          f"best {ours_best / raw_best:.3f}, median {ours_med / raw_med:.3f}")
+
+
+def bench_prompt(provider: LocalProvider, rounds: int) -> None:
+    system = load_agent(SEED_AGENT).body
+    reqs = [Request(system=system, messages=(Message("user", f"Task {i}: {TASK}"),),
+                    model=provider.model, options=GenerationOptions(max_tokens=1))
+            for i in range(rounds + 1)]
+    n_prompt = len(provider.prompt_tokens(reqs[0]))
+    cold = [asyncio.run(provider.complete(r)).latency_s for r in reqs]
+    warm_provider = LocalProvider(provider.model, n_ctx=provider.n_ctx,
+                                  n_threads=provider.n_threads, reuse_prefix=True)
+    warm = [asyncio.run(warm_provider.complete(r)).latency_s for r in reqs][1:]
+    print(f"prompt processing, seed agent system prompt + task = {n_prompt} tokens:")
+    print(f"  from scratch (default)   : {statistics.median(cold):6.3f} s "
+          f"= {n_prompt / statistics.median(cold):6.0f} tokens/s")
+    print(f"  reuse_prefix=True        : {statistics.median(warm):6.3f} s "
+          "(system prompt kept from the previous call)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--max-tokens", type=int, default=128)
+    parser.add_argument("--model", default="local")
+    parser.add_argument("--threads", type=int, default=None, help="default: all cores")
+    args = parser.parse_args()
+    import llama_cpp
+
+    print(f"llama-cpp-python {llama_cpp.__version__}, Python {platform.python_version()}, "
+          f"{platform.machine()}")
+    print(llama_cpp.llama_print_system_info().decode().strip())
+    resolve_seconds = timed(lambda: resolve_local_model(args.model))
+    provider = LocalProvider(args.model, n_threads=args.threads)
+    print(f"model file resolved (assemble/verify sha256) in {resolve_seconds:.2f} s")
+    print(f"model load (Llama(), n_ctx={provider.n_ctx}, threads={provider.n_threads}): "
+          f"{provider.load():.2f} s")
+    bench_generation(provider, args.rounds, args.max_tokens)
+    bench_prompt(provider, args.rounds)
+
+
+if __name__ == "__main__":
+    main()
