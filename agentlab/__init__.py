@@ -103,7 +103,12 @@ __all__ = [
 ]
 
 
+_SUBMODULES = ("charts", "graders", "judge", "report", "stats", "widgets")
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'agentlab' has no attribute {name!r}")

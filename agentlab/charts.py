@@ -259,6 +259,8 @@ def quality_by_variant(
     for pos, variant in enumerate(v.order):
         row = table.get(variant, {})
         if _finite(row.get("mean")):
+            if "0–1" in _unit(metric):  # a mean of 0–1 scores stays in 0–1, whatever t says
+                row = {**row, "ci_low": max(row["ci_low"], 0), "ci_high": min(row["ci_high"], 1)}
             _mean_bar(ax, pos, row, v.colors[variant], variant == baseline, v.horizontal)
         else:
             _no_data(ax, pos, v.horizontal, "no scored rows")
@@ -289,7 +291,8 @@ def _mean_bar(
     note = f"{mean:.2f} (n={int(row['n_tasks'])})"
     xy, offset = ((end, pos), (4, 0)) if horizontal else ((pos, end), (0, 3))
     ax.annotate(note, xy, xytext=offset, textcoords="offset points", fontsize="small",
-                va="center" if horizontal else "bottom", ha="left" if horizontal else "center")
+                va="center" if horizontal else "bottom", ha="left" if horizontal else "center",
+                annotation_clip=False, bbox={"fc": "white", "ec": "none", "alpha": 0.7, "pad": 1})
 
 
 def quality_vs_length(
@@ -312,7 +315,7 @@ def quality_vs_length(
 
     v = _prepare(df, length, metric)
     data = _valid(df, metric, length)
-    fig = Figure(figsize=(8.8, 5.2))
+    fig = Figure(figsize=(8.8, 5.2), layout="constrained")
     ax = fig.add_subplot()
     ax.spines[["top", "right"]].set_visible(False)
     ax.grid(alpha=0.3)

@@ -98,10 +98,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     baseline = args.baseline or pick_baseline([a.name for a in agents])
     if args.score:
         from .graders import score_dataframe
+        from .report import compact_summary
         from .stats import summary as stats_summary
 
         df = score_dataframe(df, tasks=tasks)
-        summary = stats_summary(df, baseline=baseline)
+        summary = compact_summary(stats_summary(df, baseline=baseline))
     print(summary.to_string())
     print(f"\nrun {result.id}: {result.status}; {len(result.results)} cells, "
           f"{result.errors} errors, {result.requests_sent} sent to {result.provider}; "
@@ -150,6 +151,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     """Score a stored run and print the statistics summary."""
     from .graders import score_dataframe
     from .history import open_run
+    from .report import compact_summary
     from .stats import summary
 
     from .report import pick_baseline
@@ -157,7 +159,17 @@ def cmd_report(args: argparse.Namespace) -> int:
     stored = open_run(args.run, args.db)
     df = score_dataframe(stored.to_dataframe(), tasks=stored.tasks)
     baseline = args.baseline or pick_baseline([v.name for v in stored.variants])
-    print(summary(df, baseline=baseline).to_string())
+    if args.judge:
+        from .judge import judge
+
+        df = judge(df, stored.tasks, judge_model=args.judge_model, db=args.db)
+    table = summary(df, baseline=baseline)
+    print(compact_summary(table).to_string())
+    if args.judge:
+        judged = summary(df, baseline=baseline, metric="judge_quality")
+        print("\nLLM judge (quality = (score - 1) / 4):")
+        print(compact_summary(judged.rename(columns=lambda c: c.replace("judge_quality",
+                                                                          "quality"))).to_string())
     return 0
 
 
@@ -243,7 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", help="score a run and compare variants with statistics")
     p.add_argument("run", help="run id (a unique prefix is enough) or name")
-    p.add_argument("--baseline", help="baseline variant (default: the first)")
+    p.add_argument("--baseline", help="baseline variant (default: the base the others extend)")
+    p.add_argument("--judge", action="store_true", help="also grade with the LLM judge")
+    p.add_argument("--judge-model", help="judge model (default: not the judged model)")
     p.add_argument("--db", **db)  # type: ignore[arg-type]
     p.set_defaults(func=cmd_report)
     return parser

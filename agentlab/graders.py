@@ -1,4 +1,4 @@
-"""Graders: score a response in [0, 1] with a short reason.
+"""Graders: turn check specs into graders and score a results table.
 
 A grader type is a factory registered under a name; a check spec from a task file
 names the type and its parameters, and :func:`make_grader` turns it into a callable::
@@ -12,25 +12,40 @@ Every spec may also carry ``name`` (column ``score_<name>``; defaults to the typ
 ``weight`` (in the weighted mean ``quality``; default 1) and ``threshold`` (the
 score at which the check counts as passed; default: the grader's own notion).
 
-The code graders (``code_parses``, ``type_coverage``, ``no_any``,
-``pydantic_models``, ``ruff_clean``, ``mypy_strict``) live in
-:mod:`agentlab.codecheck`; they read the code and never run it.
+The registry and :class:`Grade` live in :mod:`agentlab.gradebase` (re-exported
+here); the text graders (``contains``, ``not_contains``, ``regex``, ``word_count``,
+``exact``, ``json_valid``) in :mod:`agentlab.textcheck`; the code graders
+(``code_parses``, ``type_coverage``, ``no_any``, ``pydantic_models``, ``ruff_clean``,
+``mypy_strict``) in :mod:`agentlab.codecheck`, which reads the code and never runs
+it. Importing this module registers all of them.
 """
 
 from __future__ import annotations
 
 import difflib
-import inspect
 import json
 import math
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, get_type_hints
+from typing import TYPE_CHECKING, Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import ValidationError
 
+# codecheck and textcheck are imported for their side effect: registering graders.
+from . import codecheck, textcheck  # noqa: F401
 from .errors import ConfigError
+from .gradebase import (
+    COMMON_FIELDS,
+    CheckSpec,
+    Grade,
+    GradeContext,
+    Grader,
+    grade,
+    grader_names,
+    grader_type,
+    register_grader,
+    spec_error,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -40,61 +55,6 @@ __all__ = [
     "as_grader", "default_code_graders", "grade", "grader_names", "make_grader",
     "register_grader", "score_dataframe", "spec_error",
 ]
-
-
-@dataclass(frozen=True)
-class Grade:
-    """The result of one grader on one response.
-
-    Attributes:
-        score: In [0, 1]; 1 is best.
-        reason: A short human-readable explanation.
-        passed: Whether the response meets the check.
-    """
-
-    score: float
-    reason: str
-    passed: bool
-
-
-@dataclass(frozen=True)
-class GradeContext:
-    """What a grader may know about the task besides the response.
-
-    Attributes:
-        task_id: The task id.
-        prompt: The user's request.
-        context: Existing code or text given with the prompt, if any.
-        tags: The task's labels.
-    """
-
-    task_id: str = ""
-    prompt: str = ""
-    context: str | None = None
-    tags: tuple[str, ...] = ()
-
-
-class Grader(Protocol):
-    """A callable that grades one response."""
-
-    def __call__(self, response: str, task: GradeContext) -> Grade:
-        """Grade ``response`` to ``task``."""
-        ...
-
-
-def grade(score: float, reason: str, threshold: float = 1.0) -> Grade:
-    """Build a :class:`Grade`, clamping the score and deriving ``passed``.
-
-    Args:
-        score: The raw score; clamped to [0, 1].
-        reason: A short explanation.
-        threshold: The score at or above which the grade passes.
-
-    Returns:
-        The grade.
-    """
-    value = min(1.0, max(0.0, float(score)))
-    return Grade(value, reason, value >= threshold - 1e-9)
 
 
 @dataclass(frozen=True)
@@ -132,96 +92,6 @@ PlainGrader = Callable[[str, GradeContext], "Grade | float | bool"]
 GraderLike = Mapping[str, Any] | str | NamedGrader | PlainGrader
 """A check spec (mapping or bare type name), a built grader, or a plain callable."""
 
-F = TypeVar("F", bound=Callable[..., Grader])
-_COMMON = ("type", "name", "weight", "threshold")
-
-
-class CheckSpec(BaseModel):
-    """Fields every check spec accepts (each grader type adds its own)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    type: str
-    """The grader type, e.g. ``contains``."""
-    name: str | None = Field(default=None, min_length=1)
-    """Column name suffix; defaults to the type."""
-    weight: float = Field(default=1.0, ge=0)
-    """Weight in the weighted mean ``quality``."""
-    threshold: float | None = Field(default=None, ge=0, le=1)
-    """Score needed to pass; defaults to the grader's own rule."""
-
-
-@dataclass(frozen=True)
-class _GraderType:
-    factory: Callable[..., Grader]
-    model: type[CheckSpec]
-    slow: bool
-
-
-_REGISTRY: dict[str, _GraderType] = {}
-
-
-def _spec_model(name: str, factory: Callable[..., Grader]) -> type[CheckSpec]:
-    try:
-        hints = get_type_hints(factory)
-    except (NameError, TypeError):  # names local to a test or notebook cell
-        hints = {}
-    fields: dict[str, Any] = {}
-    for param in inspect.signature(factory).parameters.values():
-        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-            continue
-        if param.name in _COMMON:
-            raise ConfigError(f"grader {name!r}: parameter {param.name!r} is reserved; rename it")
-        default = ... if param.default is param.empty else param.default
-        fields[param.name] = (hints.get(param.name, Any), default)
-    model: type[CheckSpec] = create_model(f"{name}_check", __base__=CheckSpec, **fields)
-    return model
-
-
-def register_grader(name: str, *, slow: bool = False) -> Callable[[F], F]:
-    """Register a grader factory under ``name`` (a decorator).
-
-    The factory's keyword parameters, with their annotations and defaults, are the
-    spec's fields; they are validated with pydantic and unknown keys are rejected.
-
-    Registering a name again replaces the earlier factory (re-running a notebook cell).
-
-    Args:
-        name: The ``type`` used in check specs.
-        slow: Whether the grader runs a subprocess (graded in a thread pool).
-
-    Returns:
-        A decorator that registers the factory and returns it unchanged.
-
-    Raises:
-        ConfigError: A factory parameter uses a reserved name.
-    """
-
-    def decorate(factory: F) -> F:
-        _REGISTRY[name] = _GraderType(factory, _spec_model(name, factory), slow)
-        return factory
-
-    return decorate
-
-
-def grader_names() -> list[str]:
-    """The registered grader types, sorted."""
-    return sorted(_REGISTRY)
-
-
-def spec_error(kind: str, field: str | None, message: str) -> ConfigError:
-    """A :class:`ConfigError` naming the grader type and field (for factories).
-
-    Args:
-        kind: The grader type.
-        field: The spec field at fault, if any.
-        message: What is wrong and how to fix it.
-
-    Returns:
-        The error, to be raised by the caller.
-    """
-    where = f", field {field!r}" if field else ""
-    return ConfigError(f"grader {kind!r}{where}: {message}")
-
 
 def _validation_error(kind: str, model: type[CheckSpec], exc: ValidationError) -> ConfigError:
     # An unknown key is usually a typo of a required one: report it, not the "missing".
@@ -255,18 +125,12 @@ def make_grader(spec: Mapping[str, Any] | str) -> NamedGrader:
     kind = data.get("type")
     if not isinstance(kind, str):
         raise ConfigError(f"check spec {data!r} has no 'type'; add e.g. type: contains")
-    entry = _REGISTRY.get(kind)
-    if entry is None:
-        close = difflib.get_close_matches(kind, _REGISTRY, n=1)
-        hint = f"did you mean {close[0]!r}? " if close else ""
-        raise ConfigError(
-            f"unknown grader type {kind!r}; {hint}known: {', '.join(grader_names())}"
-        )
+    entry = grader_type(kind)
     try:
         checked = entry.model.model_validate(data)
     except ValidationError as exc:
         raise _validation_error(kind, entry.model, exc) from None
-    params = checked.model_dump(exclude=set(_COMMON))
+    params = checked.model_dump(exclude=set(COMMON_FIELDS))
     key_fields = checked.model_dump(mode="json", exclude={"name", "weight"})
     return NamedGrader(
         name=checked.name or kind,
@@ -328,223 +192,6 @@ def default_code_graders() -> list[dict[str, Any]]:
         Fresh specs for ``code_parses``, ``type_coverage``, ``no_any`` and ``ruff_clean``.
     """
     return [{"type": t} for t in ("code_parses", "type_coverage", "no_any", "ruff_clean")]
-
-
-# -- text graders -------------------------------------------------------------------
-
-
-def _as_list(value: str | list[str]) -> list[str]:
-    return [value] if isinstance(value, str) else list(value)
-
-
-def _presence(kind: str, value: str | list[str], case: bool) -> Callable[[str], list[bool]]:
-    needles = _as_list(value)
-    if not needles:
-        raise spec_error(kind, "value", "give at least one string")
-
-    def found(response: str) -> list[bool]:
-        text = response if case else response.casefold()
-        return [(n if case else n.casefold()) in text for n in needles]
-
-    return found
-
-
-def _short(items: list[str]) -> str:
-    text = ", ".join(repr(i) for i in items[:5])
-    return text + (", ..." if len(items) > 5 else "")
-
-
-@register_grader("contains")
-def contains(
-    value: str | list[str], mode: Literal["all", "any"] = "all", case: bool = True
-) -> Grader:
-    """Check that the response contains the given strings.
-
-    Args:
-        value: A string or a list of strings.
-        mode: ``all``: score is the fraction found, passed when all are found;
-            ``any``: 1 when at least one is found.
-        case: Match case exactly (``false`` ignores case).
-
-    Returns:
-        The grader.
-    """
-    needles, found = _as_list(value), _presence("contains", value, case)
-
-    def check(response: str, task: GradeContext) -> Grade:
-        hits = found(response)
-        missing = [n for n, h in zip(needles, hits, strict=True) if not h]
-        if mode == "any":
-            first = next((n for n, h in zip(needles, hits, strict=True) if h), None)
-            return grade(1.0, f"found {first!r}") if first is not None else grade(
-                0.0, f"none of {_short(needles)} found")
-        reason = f"missing {_short(missing)}" if missing else f"all {len(needles)} found"
-        return grade(sum(hits) / len(hits), reason)
-
-    return check
-
-
-@register_grader("not_contains")
-def not_contains(
-    value: str | list[str], mode: Literal["all", "any"] = "all", case: bool = True
-) -> Grader:
-    """Check that the response does not contain the given strings.
-
-    Args:
-        value: A string or a list of strings.
-        mode: ``all``: every string must be absent (score is the fraction absent);
-            ``any``: at least one must be absent.
-        case: Match case exactly (``false`` ignores case).
-
-    Returns:
-        The grader.
-    """
-    needles, found = _as_list(value), _presence("not_contains", value, case)
-
-    def check(response: str, task: GradeContext) -> Grade:
-        hits = found(response)
-        present = [n for n, h in zip(needles, hits, strict=True) if h]
-        if mode == "any":
-            ok = not all(hits)
-            return grade(1.0 if ok else 0.0, "ok" if ok else f"all of {_short(needles)} present")
-        reason = f"contains {_short(present)}" if present else "none present"
-        return grade(1 - sum(hits) / len(hits), reason)
-
-    return check
-
-
-_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
-
-
-@register_grader("regex")
-def regex(pattern: str, flags: str = "", must_match: bool = True) -> Grader:
-    """Check the response against a regular expression (``re.search``).
-
-    Args:
-        pattern: A Python regular expression.
-        flags: Letters from ``imsx`` (ignore case, multiline, dot-all, verbose).
-        must_match: ``true``: pass when it matches; ``false``: pass when it does not.
-
-    Returns:
-        The grader.
-
-    Raises:
-        ConfigError: Unknown flag letter or invalid pattern.
-    """
-    bad = sorted(set(flags) - set(_FLAGS))
-    if bad:
-        raise spec_error("regex", "flags", f"unknown flag(s) {''.join(bad)!r}; use letters imsx")
-    bits = 0
-    for letter in flags:
-        bits |= _FLAGS[letter]
-    try:
-        compiled = re.compile(pattern, bits)
-    except re.error as exc:
-        raise spec_error("regex", "pattern", f"invalid regular expression: {exc}") from None
-
-    def check(response: str, task: GradeContext) -> Grade:
-        match = compiled.search(response)
-        if match is None:
-            return grade(0.0 if must_match else 1.0, "no match")
-        snippet = match.group(0)[:40].replace("\n", " ")
-        return grade(1.0 if must_match else 0.0, f"matched {snippet!r}")
-
-    return check
-
-
-@register_grader("word_count")
-def word_count(min: int | None = None, max: int | None = None) -> Grader:
-    """Check that the response length in words is within bounds.
-
-    Words are whitespace-separated tokens, as in the results' ``words`` column.
-    The score is 1 inside the bounds and decays outside: ``words / min`` when too
-    short, ``max / words`` when too long.
-
-    Args:
-        min: Lower bound (inclusive), if any.
-        max: Upper bound (inclusive), if any.
-
-    Returns:
-        The grader.
-
-    Raises:
-        ConfigError: No bound given, or ``min`` above ``max``.
-    """
-    low, high = min, max
-    if low is None and high is None:
-        raise spec_error("word_count", None, "give min, max or both")
-    if low is not None and high is not None and low > high:
-        raise spec_error("word_count", "min", f"min ({low}) is above max ({high})")
-
-    def check(response: str, task: GradeContext) -> Grade:
-        words = len(response.split())
-        if low is not None and words < low:
-            return grade(words / low, f"{words} words, below {low}")
-        if high is not None and words > high:
-            return grade(high / words, f"{words} words, above {high}")
-        return grade(1.0, f"{words} words")
-
-    return check
-
-
-@register_grader("exact")
-def exact(equals: str, strip: bool = True, case: bool = True) -> Grader:
-    """Check that the response equals a string.
-
-    Args:
-        equals: The expected response.
-        strip: Ignore leading and trailing whitespace.
-        case: Match case exactly.
-
-    Returns:
-        The grader.
-    """
-
-    def norm(text: str) -> str:
-        text = text.strip() if strip else text
-        return text if case else text.casefold()
-
-    expected = norm(equals)
-
-    def check(response: str, task: GradeContext) -> Grade:
-        ok = norm(response) == expected
-        return grade(1.0 if ok else 0.0, "equal" if ok else "differs")
-
-    return check
-
-
-_JSON_FENCE = re.compile(r"```(?:json)?[ \t]*\n(.*?)\n```", re.DOTALL)
-
-
-@register_grader("json_valid")
-def json_valid(fenced: bool = True) -> Grader:
-    """Check that the response is valid JSON.
-
-    Args:
-        fenced: Also accept a response whose fenced (```json) blocks all parse,
-            when the whole response is not JSON.
-
-    Returns:
-        The grader.
-    """
-
-    def check(response: str, task: GradeContext) -> Grade:
-        try:
-            json.loads(response)
-            return grade(1.0, "valid JSON")
-        except ValueError as exc:
-            first = f"invalid JSON: {exc}"
-        blocks = _JSON_FENCE.findall(response) if fenced else []
-        if not blocks:
-            return grade(0.0, first)
-        for n, block in enumerate(blocks, 1):
-            try:
-                json.loads(block)
-            except ValueError as exc:
-                return grade(0.0, f"block {n}: invalid JSON: {exc}")
-        return grade(1.0, f"{len(blocks)} valid JSON block(s)")
-
-    return check
 
 
 # -- scoring a results table ---------------------------------------------------------
@@ -700,5 +347,3 @@ def _assemble(
     out["grade_reasons"] = reasons
     return out
 
-
-from . import codecheck as _codecheck  # noqa: E402, F401 - registers the code graders

@@ -385,6 +385,12 @@ def _fmt(value: object, digits: int) -> str:
     return "–" if number is None else f"{number:.{digits}f}"
 
 
+def _interval(mean: object, low: object, high: object, digits: int) -> str:
+    if _number(low) is None or _number(high) is None:
+        return _fmt(mean, digits)
+    return f"{_fmt(mean, digits)} [{_fmt(low, digits)}, {_fmt(high, digits)}]"
+
+
 def summary_html(table: pd.DataFrame) -> str:
     """A ``stats.summary`` table as compact, escaped HTML (intervals as ``[low, high]``).
 
@@ -399,7 +405,7 @@ def summary_html(table: pd.DataFrame) -> str:
         low, high = f"{col}_ci_low", f"{col}_ci_high"
         if low in table.columns and high in table.columns:
             digits = 2 if col in ("quality", "diff") else 0
-            shown[col] = [f"{_fmt(m, digits)} [{_fmt(lo, digits)}, {_fmt(hi, digits)}]"
+            shown[col] = [_interval(m, lo, hi, digits)
                           for m, lo, hi in zip(table[col], table[low], table[high], strict=True)]
             shown = shown.drop(columns=[low, high])
     if "pass_rate" in shown:
@@ -459,9 +465,10 @@ STYLE = """<style>
 .al-card{border:1px solid var(--jp-border-color2,#ddd);border-radius:4px;padding:6px 8px;
   margin-bottom:6px;background:var(--jp-layout-color1,#fff)}
 .al-md{max-height:34em;overflow:auto;overflow-wrap:anywhere}
-.al-md pre,.al-raw{background:var(--jp-layout-color2,#f6f6f6);padding:6px;overflow-x:auto;
-  white-space:pre;font-size:12px}
+.al-md pre,.al-raw{background:var(--jp-layout-color2,#f6f6f6);padding:6px;font-size:12px;
+  white-space:pre-wrap;overflow-wrap:anywhere}
 .al-md code{font-size:12px}
+.al-md h1,.al-md h2,.al-md h3,.al-md h4{font-size:1.1em;margin:.5em 0 .3em}
 .al-md table{border-collapse:collapse}.al-md td,.al-md th{border:1px solid #ccc;padding:2px 5px}
 .al-chips{display:flex;flex-wrap:wrap;gap:4px;margin-bottom:4px}
 .al-chip{font-size:11px;padding:0 6px;border-radius:9px;background:var(--jp-layout-color3,#e8e8e8)}
@@ -481,7 +488,9 @@ STYLE = """<style>
 .al-add ins{background:#abf2bc;text-decoration:none}
 .al-del del{background:#ffc1c0;text-decoration:line-through}
 .al-plus{color:#1a7f37}.al-minus{color:#cf222e}
-.al-table td,.al-table th{padding:3px 8px;text-align:right}
+.al-table{border-collapse:collapse;font-size:12px}
+.al-table td,.al-table th{padding:3px 8px;text-align:right;white-space:nowrap;
+  border-bottom:1px solid var(--jp-border-color2,#ddd)}
 .al-figs{display:flex;flex-wrap:wrap;gap:10px}.al-fig{max-width:100%}
 .al-msg{padding:3px 8px;border-left:4px solid #888}
 .al-info{border-color:#3b82f6}.al-ok{border-color:#16a34a}

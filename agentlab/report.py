@@ -58,6 +58,43 @@ def markdown_table(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def compact_summary(summary: pd.DataFrame) -> pd.DataFrame:
+    """A narrow view of a summary for terminals: values with their 95% CIs as text."""
+    import pandas as pd
+
+    out = pd.DataFrame(index=summary.index)
+    for col in ("n", "errors"):
+        if col in summary.columns:
+            out[col] = summary[col]
+    for col, fmt in (("quality", "{:.2f}"), ("words", "{:.0f}"), ("output_tokens", "{:.0f}")):
+        if col in summary.columns:
+            out[col] = [_with_interval(fmt, row, col) for _, row in summary.iterrows()]
+    if "cost_usd" in summary.columns:
+        local = summary.get("provider", pd.Series("", index=summary.index)) == "local"
+        out["cost"] = ["local" if is_local else f"${c:.4f}"
+                       for c, is_local in zip(summary["cost_usd"], local, strict=True)]
+    if "verdict" in summary.columns:
+        out["vs baseline"] = [_verdict_text(row) for _, row in summary.iterrows()]
+    return out
+
+
+def _with_interval(fmt: str, row: pd.Series, col: str) -> str:
+    value, low, high = row[col], row.get(f"{col}_ci_low"), row.get(f"{col}_ci_high")
+    if not isinstance(value, float | int) or math.isnan(value):
+        return "–"
+    text = fmt.format(value)
+    if isinstance(low, float) and isinstance(high, float) and not math.isnan(low):
+        text += f" [{fmt.format(low)}, {fmt.format(high)}]"
+    return text
+
+
+def _verdict_text(row: pd.Series) -> str:
+    verdict = row["verdict"]
+    if not isinstance(verdict, str) or verdict == "baseline" or math.isnan(row["diff"]):
+        return str(verdict) if isinstance(verdict, str) else "–"
+    return f"{verdict} ({row['diff']:+.2f}, p={row['p_value']:.2g})"
+
+
 def summary_markdown(summary: pd.DataFrame, *, title: str, run_id: str | None = None) -> str:
     """A Markdown page: the summary table and one plain-words line per variant."""
     columns = [c for c in _SUMMARY_COLUMNS if c in summary.columns]

@@ -147,6 +147,24 @@ def _from_call(cell: Cell, provider: str, outcome: Response | BaseException,
                    stop_reason=outcome.stop_reason, tool_calls=calls)
 
 
+Progress = bool | Callable[[int, int], None]
+
+
+class _Callback:
+    """A progress bar stand-in that reports ``(done, total)`` to a function."""
+
+    def __init__(self, report: Callable[[int, int], None], done: int, total: int) -> None:
+        self.report, self.done, self.total = report, done, total
+        report(done, total)
+
+    def update(self, n: int) -> None:
+        self.done += n
+        self.report(self.done, self.total)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
 class _Execution:
     """State of one run while it executes (semaphore, stop flag, budget, progress)."""
 
@@ -191,8 +209,8 @@ async def run_async(
     model: str | None = None, default_model: str = "sonnet",
     provider: Provider | str | None = None, options: GenerationOptions | None = None,
     concurrency: int = 8, db: Path | str | Store = DEFAULT_DB, refresh: bool = False,
-    budget_usd: float | None = None, progress: bool = True, table: ModelTable | None = None,
-    name: str | None = None, run_id: str | None = None,
+    budget_usd: float | None = None, progress: Progress = True, table: ModelTable | None = None,
+    name: str | None = None, run_id: str | None = None, online_aliases: bool = False,
 ) -> Run:
     """Run every variant on every task ``repeats`` times (async core).
 
@@ -209,10 +227,13 @@ async def run_async(
         db: Results database path (or an open :class:`Store`).
         refresh: Ignore the cache and call the provider for every cell.
         budget_usd: Stop before the run could spend more than this.
-        progress: Show a tqdm progress bar (a widget in Jupyter).
+        progress: ``True`` shows a tqdm progress bar (a widget in Jupyter); a callable
+            ``(done, total)`` is called instead as cells finish (for widgets).
         table: Model aliases and prices.
         name: Optional human name stored with the run.
         run_id: Force a run id (default: derived from the experiment, enabling resume).
+        online_aliases: Resolve aliases (``sonnet``...) to the newest model of each family
+            through the Models API (one request, cached per process) instead of the table.
 
     Returns:
         The run; ``status`` says whether it completed.
@@ -227,6 +248,9 @@ async def run_async(
     chosen = select_provider(provider, model)
     if chosen.name == "local" and (model is None or not is_local(model)):
         model = getattr(chosen, "model", "local")
+    latest = getattr(chosen, "latest_model_ids", None)
+    if online_aliases and latest is not None:
+        table = table.with_aliases(await latest())
     namespace = provider_namespace(chosen)
     cells = plan(variants, tasks, repeats=repeats, model=model, default_model=default_model,
                  options=options, namespace=namespace, table=table)
@@ -247,7 +271,7 @@ def make_cell(variant: Agent, task: Task, repeat: int, request: Request,
 async def execute_async(
     cells: Sequence[Cell], *, provider: Provider, db: Path | str | Store = DEFAULT_DB,
     run_id: str | None = None, name: str | None = None, concurrency: int = 8,
-    refresh: bool = False, budget_usd: float | None = None, progress: bool = True,
+    refresh: bool = False, budget_usd: float | None = None, progress: Progress = True,
     table: ModelTable | None = None, config: dict[str, Any] | None = None,
 ) -> Run:
     """Execute planned cells with caching, resume and storage (the core of :func:`run_async`).
@@ -261,7 +285,7 @@ async def execute_async(
         concurrency: Most calls in flight at once.
         refresh: Ignore the cache.
         budget_usd: Stop before the run could spend more than this.
-        progress: Show a progress bar.
+        progress: A tqdm bar (``True``), none (``False``), or a ``(done, total)`` callback.
         table: Model aliases and prices.
         config: Settings stored with the run.
 
@@ -309,7 +333,7 @@ def _prefill(cells: list[Cell], store: Store, rid: str, refresh: bool
 async def _execute(cells: list[Cell], variants: Sequence[Agent], tasks: Sequence[Task],
                    rid: str, name: str | None, provider: Provider, store: Store,
                    table: ModelTable, *, concurrency: int, refresh: bool,
-                   budget: float | None, progress: bool, config: dict[str, Any]) -> Run:
+                   budget: float | None, progress: Progress, config: dict[str, Any]) -> Run:
     from tqdm.auto import tqdm
 
     store.begin_run(rid, name, config,
@@ -322,8 +346,12 @@ async def _execute(cells: list[Cell], variants: Sequence[Agent], tasks: Sequence
     if todo and budget is not None and budget_state.worst_case(cells[todo[0]]) > budget:
         raise BudgetExceededError(f"budget ${budget:.2f} is below one call's worst case "
                                   f"(${budget_state.worst_case(cells[todo[0]]):.4f})")
-    bar = tqdm(total=len(cells), initial=len(found), disable=not progress, unit="cell",
-               desc=f"run {rid[:8]}", leave=True)
+    bar: Any
+    if callable(progress):
+        bar = _Callback(progress, len(found), len(cells))
+    else:
+        bar = tqdm(total=len(cells), initial=len(found), disable=not progress, unit="cell",
+                   desc=f"run {rid[:8]}", leave=True)
     state = _Execution(rid, provider, store, concurrency, budget_state, bar)
     status = "complete"
     try:

@@ -39,6 +39,7 @@ log = logging.getLogger("agentlab")
 
 DEFAULT_AGENTS = Path("data/agents")
 DEFAULT_TASKS = Path("data/tasks/backend.yaml")
+CHARTS_TAB = 2
 QUALITY_GAP = 0.25
 """Mean-quality spread above which variants count as disagreeing on a task."""
 
@@ -141,6 +142,7 @@ class Playground:
         self.last_run: Run | None = None
         self.results: pd.DataFrame | None = None
         self.message = ""
+        self._charts_for: tuple[pd.DataFrame, str] | None = None
         self._build_inputs(model, repeats)
         self._build_layout()
         self.on_base_change()
@@ -166,6 +168,8 @@ class Playground:
         self.save_name = w.Text(placeholder="new-variant-name", description="Save as")
         self.save_button = w.Button(description="Save as variant", icon="save")
         self.status = w.HTML()
+        self.progress = w.IntProgress(value=0, min=0, max=1, description="Cells",
+                                      layout=w.Layout(width="420px", visibility="hidden"))
         self.responses, self.scores, self.charts = w.HTML(), w.HTML(), w.HTML()
         self.base_dropdown.observe(lambda _: self.on_base_change(), names="value")
         self.editor.observe(lambda _: self.update_diff(), names="value")
@@ -178,11 +182,12 @@ class Playground:
 
         self.tabs = w.Tab(children=[self.responses, self.scores, self.charts],
                           titles=("Responses", "Scores", "Charts"))
+        self.tabs.observe(self._on_tab, names="selected_index")
         self.widget = w.VBox([
             w.HBox([self.base_dropdown, self.model_text, self.repeats]),
             self.task_select, self.editor, self.diff,
             w.HBox([self.run_button, self.reset_button, self.save_name, self.save_button]),
-            self.status, self.tabs,
+            self.progress, self.status, self.tabs,
         ])
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
@@ -266,22 +271,29 @@ class Playground:
         started = time.monotonic()
         result = run([base, edited], tasks, repeats=repeats,
                      model=self.model_text.value.strip() or None, provider=self.provider,
-                     options=self.options, db=self.db, progress=False,
+                     options=self.options, db=self.db, progress=self._on_progress,
                      default_model=self.default_model, concurrency=self.concurrency)
         scored = graders.score_dataframe(result.to_dataframe(), tasks=tasks)
         self.last_run, self.results = result, scored
         self.show(scored, base.name, edited.name, tasks)
         reused = max(0, len(result.results) - result.requests_sent)
         errors = f", {result.errors} errors" if result.errors else ""
-        self.say(f"run {result.id[:8]} {result.status}: {len(result.results)} cells in "
+        same = " (the edited prompt equals the base)" if edited.body == base.body else ""
+        self.say(f"run {result.id} {result.status}: {len(result.results)} cells in "
                  f"{time.monotonic() - started:.1f}s; sent {result.requests_sent} requests, "
-                 f"{reused} cells from cache{errors}",
+                 f"{reused} cells from cache{errors}{same}",
                  "ok" if result.status == "complete" and not result.errors else "warn")
         return result
 
+    def _on_progress(self, done: int, total: int) -> None:
+        """Move the progress bar (called from the runner's thread as cells finish)."""
+        self.progress.max = max(1, total)
+        self.progress.value = done
+        self.progress.layout.visibility = "visible"
+
     def show(self, df: pd.DataFrame, base: str, edited: str, tasks: Sequence[Task]) -> None:
         """Fill the Responses, Scores and Charts tabs from a scored results table."""
-        from . import charts, stats
+        from . import stats
 
         label_repeats = df["repeat"].nunique() > 1
         rows = [render.GridRow(t.id, " ".join(t.prompt.split())[:160], [
@@ -290,6 +302,27 @@ class Playground:
         self.responses.value = render.comparison_html(_columns(df, [base, edited]), rows)
         try:
             self.scores.value = render.summary_html(stats.summary(df, baseline=base))
+        except AgentlabError as exc:
+            self.scores.value = render.message_html(_one_line(exc), "warn")
+        # Drawing six figures takes about a second: only when the Charts tab is open.
+        self._charts_for = (df, base)
+        self.charts.value = render.message_html("Charts are drawn when this tab is opened.")
+        if self.tabs.selected_index == CHARTS_TAB:
+            self.draw_charts()
+
+    def _on_tab(self, change: dict[str, Any]) -> None:
+        if change["new"] == CHARTS_TAB:
+            self.draw_charts()
+
+    def draw_charts(self) -> None:
+        """Draw the charts of the last run into the Charts tab (once per run)."""
+        from . import charts
+
+        if self._charts_for is None:
+            return
+        df, base = self._charts_for
+        self._charts_for = None
+        try:
             self.charts.value = render.figures_html(charts.all_charts(df, baseline=base))
         except AgentlabError as exc:
             self.charts.value = render.message_html(_one_line(exc), "warn")
@@ -454,9 +487,9 @@ class ResultsBrowser:
             return
         rows = self.df[self.df["task_id"] == task_id]
         task = self.tasks.get(task_id)
-        prompt = " ".join(task.prompt.split()) if task else ""
+        prompt = ": " + " ".join(task.prompt.split()) if task else ""
         verdict = "variants disagree" if task_id in self.disagreeing else "variants agree"
-        self.header.value = render.message_html(f"{task_id} ({verdict}): {prompt}"[:600])
+        self.header.value = render.message_html(f"{task_id} ({verdict}){prompt}"[:600])
         repeats = sorted(int(r) for r in rows["repeat"].drop_duplicates())
         grid = [render.GridRow(f"repeat {r + 1}", "", [
             _cards(rows[(rows["variant"] == v) & (rows["repeat"] == r)], False)

@@ -88,8 +88,10 @@ def child_bare(url: str, tasks: int, repeats: int, concurrency: int) -> dict[str
         async def one(system: str, user: str) -> Any:
             async with gate:
                 return await client.messages.create(
-                    model=MODEL, max_tokens=MAX_TOKENS, messages=[{"role": "user", "content": user}],
-                    system=[{"type": "text", "text": system, "cache_control": {"type": "ephemeral"}}])
+                    model=MODEL, max_tokens=MAX_TOKENS,
+                    messages=[{"role": "user", "content": user}],
+                    system=[{"type": "text", "text": system,
+                             "cache_control": {"type": "ephemeral"}}])
 
         jobs = [one(body, prompt) for body in VARIANT_BODIES.values()
                 for _, prompt in task_prompts(tasks) for _ in range(repeats)]
@@ -247,6 +249,10 @@ def bench_overhead(args: argparse.Namespace, tmp: Path) -> None:
           f"{statistics.median(fake_cpu['bare']):.2f} s")
 
 
+def canonical(body: object) -> str:
+    return json.dumps(body, sort_keys=True)
+
+
 def bench_cache(args: argparse.Namespace, tmp: Path) -> None:
     from agentlab.fakeapi import FakeAnthropic
 
@@ -256,9 +262,13 @@ def bench_cache(args: argparse.Namespace, tmp: Path) -> None:
     # In this process (in a thread) so its request counter can be read between children.
     with FakeAnthropic(latency=0.0) as fake:
         fill = spawn("cached", fake.base_url, db, tasks, repeats, 32, "fill")
+        stored, agentlab_bodies = fake.request_count, {canonical(b) for b in fake.bodies()}
+        spawn("bare", fake.base_url, "-", tasks, 1, 32)
+        bare_bodies = [canonical(b) for b in fake.bodies()[stored:]]
+        same = len(bare_bodies) == 2 * tasks and set(bare_bodies) == agentlab_bodies
         sent = fake.request_count
         print(f"(c) cache reload: stored {fill['cells']} cells ({tasks} tasks x 2 variants x "
-              f"{repeats} repeats) in {fill['wall_s']:.2f} s (fake: {sent} requests)")
+              f"{repeats} repeats) in {fill['wall_s']:.2f} s (fake: {stored} requests)")
         rounds = []
         for rnd in range(args.rounds):
             rounds.append(spawn("cached", fake.base_url, db, tasks, repeats, 32, f"copy-{rnd}"))
@@ -267,6 +277,7 @@ def bench_cache(args: argparse.Namespace, tmp: Path) -> None:
     # them); a new run id copies them from the cache (cached=True). Neither may send.
     ok = new == 0 and all(r["sent"] == 0 and r["copy_cached"] == n and r["cells"] == n
                           for r in rounds)
+    print(f"  request bodies: the bare loop sends exactly what agentlab sends: {same}")
     print(f"  fake received {new} new requests during {args.rounds} cached re-runs "
           f"({'ZERO, as required' if ok else 'NOT ZERO: cache broken'})")
 

@@ -153,7 +153,7 @@ def test_folder_with_duplicate_names_and_collected_errors(tmp_path: Path) -> Non
 
 
 def test_empty_folder(tmp_path: Path) -> None:
-    with pytest.raises(AgentFileError, match="no .md agent files"):
+    with pytest.raises(AgentFileError, match=r"no \.md agent files"):
         al.load_agents(tmp_path)
 
 
@@ -227,7 +227,8 @@ def test_sections_and_ablation_on_seed() -> None:
 
 def test_markdown_heading_sections() -> None:
     agent = al.Agent(name="m", description="d",
-                     body="Intro.\n\n# Role\nYou help.\n\n## Rules\n- a\n\n```\n# not a heading\n```")
+                     body="Intro.\n\n# Role\nYou help.\n\n## Rules\n- a\n\n"
+                          "```\n# not a heading\n```")
     assert [(s.title, s.style) for s in agent.sections()] == [
         ("", "preamble"), ("Role", "markdown"), ("Rules", "markdown")]
 

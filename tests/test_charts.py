@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterator
+from pathlib import Path
 
 import matplotlib
 
@@ -71,7 +73,7 @@ def scatters(ax: matplotlib.axes.Axes) -> list[PathCollection]:
 
 
 def rgb(color: object) -> tuple[float, float, float]:
-    return to_rgb(tuple(np.asarray(color, dtype=float).ravel()[:3]))  # type: ignore[arg-type]
+    return to_rgb(tuple(np.asarray(color, dtype=float).ravel()[:3]))
 
 
 def texts(fig: Figure) -> list[str]:
@@ -84,13 +86,14 @@ def tick_labels(axis: matplotlib.axis.Axis) -> list[Text]:
     locs, labels = axis.get_majorticklocs(), axis.get_majorticklabels()
     if len(labels) != len(locs):  # labels switched off, as on a shared y axis
         return []
-    return [label for loc, label in zip(locs, labels) if low - 1e-9 <= loc <= high + 1e-9]
+    pairs = zip(locs, labels, strict=True)
+    return [label for loc, label in pairs if low - 1e-9 <= loc <= high + 1e-9]
 
 
 def assert_readable(fig: Figure) -> None:
     """Every text lies inside the figure, and category tick labels do not overlap."""
     FigureCanvasAgg(fig).draw()
-    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    renderer = fig.canvas.get_renderer()
     page = fig.bbox
     # Axes keep spare tick objects outside the view; only the labels shown count.
     spare = {id(t) for ax in fig.axes for axis in (ax.xaxis, ax.yaxis)
@@ -102,10 +105,15 @@ def assert_readable(fig: Figure) -> None:
             box = text.get_window_extent(renderer)
             assert box.x0 >= page.x0 - 1 and box.x1 <= page.x1 + 1, text.get_text()
             assert box.y0 >= page.y0 - 1 and box.y1 <= page.y1 + 1, text.get_text()
+    # Figure-level text (title, outside legend) must not sit on a plot or its subtitle.
+    over = [*fig.texts, *fig.legends]  # the suptitle is one of fig.texts
     for ax in fig.axes:
+        for art in over:
+            box = art.get_window_extent(renderer)
+            assert not box.overlaps(ax.bbox) and not box.overlaps(ax.title.get_window_extent())
         for labels in (tick_labels(ax.xaxis), tick_labels(ax.yaxis)):
             boxes = [t.get_window_extent(renderer) for t in labels if t.get_text()]
-            for a, b in zip(boxes, boxes[1:], strict=False):
+            for a, b in itertools.pairwise(boxes):
                 assert not a.overlaps(b), [t.get_text() for t in labels]
 
 
@@ -239,7 +247,8 @@ def test_paired_differences_shows_each_variant_against_the_baseline(df: pd.DataF
     xs = [float(p.get_offsets()[0, 0]) for p in points]
     assert xs == pytest.approx(list(table.loc[variants[1:], "mean_diff"]))
     verdicts = [t.get_text() for t in ax.texts]
-    assert all(str(table.loc[v, "verdict"]) in t for v, t in zip(variants[1:], verdicts, strict=True))
+    for variant, text in zip(variants[1:], verdicts, strict=True):
+        assert text.startswith(str(table.loc[variant, "verdict"]))
     zero = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
     assert len(zero) == 1 and list(zero[0].get_xdata()) == [0, 0]
     low, high = ax.get_xlim()
@@ -314,9 +323,9 @@ def test_all_charts_without_scores_skips_quality_charts() -> None:
     assert list(charts.all_charts(frame, baseline="a")) == ["length_by_variant", "cost_latency"]
 
 
-def test_save_charts_writes_png_files(tmp_path: pytest.TempPathFactory) -> None:
+def test_save_charts_writes_png_files(tmp_path: Path) -> None:
     figs = charts.all_charts(results(["a", "b"]), baseline="a")
-    paths = charts.save_charts(figs, tmp_path / "out")  # type: ignore[operator]
+    paths = charts.save_charts(figs, tmp_path / "out")
     assert [p.stem for p in paths] == list(figs)
     assert all(p.read_bytes().startswith(b"\x89PNG") for p in paths)
 
@@ -331,3 +340,15 @@ def test_bad_input_raises_a_config_error_that_says_how_to_fix_it() -> None:
         charts.quality_by_variant(frame, baseline="nope")
     with pytest.raises(ConfigError, match="another"):
         charts.paired_differences(frame[frame["variant"] == "a"], baseline="a")
+
+
+def test_quality_whiskers_stay_within_the_scale_and_every_bar_is_labelled() -> None:
+    frame = results([f"agent-{i}" for i in range(8)], tasks=3, repeats=1)
+    fig = charts.quality_by_variant(frame)
+    ax = fig.axes[0]
+    whiskers = [c.lines[2][0] for c in ax.containers if type(c).__name__ == "ErrorbarContainer"]
+    assert whiskers
+    ends = np.concatenate([np.asarray(w.get_segments())[:, :, 0].ravel() for w in whiskers])
+    assert ends.min() >= 0 and ends.max() <= 1
+    assert sum("(n=3)" in t.get_text() for t in ax.texts) == 8
+    assert_readable(fig)

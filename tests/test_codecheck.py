@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from agentlab import codecheck
+from agentlab import toolcheck
 from agentlab.codecheck import (
     annotation_counts,
     any_count,
@@ -200,7 +200,7 @@ def test_mypy_cache_memory_and_disk(mypy_cache: Path, monkeypatch: pytest.Monkey
     start = time.perf_counter()
     assert run_mypy(code, cache_dir=mypy_cache) == first  # in memory
     assert time.perf_counter() - start < 0.05
-    monkeypatch.setattr(codecheck, "_MEMORY", {})
+    monkeypatch.setattr(toolcheck, "_MEMORY", {})
     assert run_mypy(code, cache_dir=mypy_cache) == first  # from the JSON file on disk
 
 

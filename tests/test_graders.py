@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import subprocess
+import sys
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -10,6 +12,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from agentlab import codecheck, gradebase, textcheck, toolcheck
 from agentlab.errors import ConfigError
 from agentlab.graders import (
     Grade,
@@ -37,6 +40,41 @@ def test_registry_has_all_types() -> None:
         "contains", "not_contains", "regex", "word_count", "exact", "json_valid",
         "code_parses", "type_coverage", "no_any", "pydantic_models", "ruff_clean", "mypy_strict",
     }
+
+
+# Each module imported first in a fresh package: an import cycle fails here, and so
+# does a module that pulls pandas or numpy into `import agentlab`.
+FRESH_IMPORTS = """
+import importlib, sys
+for name in sys.argv[1:]:
+    for key in [k for k in sys.modules if k == "agentlab" or k.startswith("agentlab.")]:
+        del sys.modules[key]
+    importlib.import_module("agentlab." + name)
+print(sorted({"pandas", "numpy", "scipy", "matplotlib"} & set(sys.modules)))
+"""
+
+
+def fresh_import(*modules: str) -> str:
+    proc = subprocess.run([sys.executable, "-c", FRESH_IMPORTS, *modules], capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip()
+
+
+def test_grader_modules_import_alone_without_cycles_or_heavy_deps() -> None:
+    assert fresh_import("gradebase", "textcheck", "toolcheck", "codecheck", "graders") == "[]"
+
+
+def test_graders_re_exports_the_split_modules() -> None:
+    import agentlab.graders as graders
+
+    for name in ("Grade", "GradeContext", "CheckSpec", "grade", "grader_names",
+                 "register_grader", "spec_error"):
+        assert getattr(graders, name) is getattr(gradebase, name)
+    for kind in ("contains", "not_contains", "regex", "word_count", "exact", "json_valid"):
+        assert gradebase.grader_type(kind).factory is getattr(textcheck, kind)
+    for name in ("Finding", "ToolReport", "run_mypy", "run_ruff", "default_cache_dir"):
+        assert getattr(codecheck, name) is getattr(toolcheck, name)
 
 
 def test_grade_clamps_and_thresholds() -> None:

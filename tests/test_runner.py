@@ -65,7 +65,7 @@ def test_request_shape_caching_and_temperature(fake_api: FakeAnthropic, tmp_path
     run = al.run(variants()[:1], tasks(2), provider=provider(fake_api), concurrency=1,
                  options=GenerationOptions(max_tokens=50, temperature=0.3),
                  db=tmp_path / "r.sqlite", progress=False)
-    first, second = fake_api.bodies()
+    first, _ = fake_api.bodies()
     assert first["system"][0]["cache_control"] == {"type": "ephemeral"}
     assert first["temperature"] == 0.3 and first["max_tokens"] == 50
     assert run.results[0].cache_write_tokens > 0
@@ -254,3 +254,20 @@ def test_killed_run_resumes_without_resending(tmp_path: Path) -> None:
         assert fake.request_count - sent_before == 24 - finished
         with sqlite3.connect(db) as conn:
             assert conn.execute("SELECT count(*) FROM results").fetchone()[0] == 24
+
+
+def test_online_alias_resolution(tmp_path: Path) -> None:
+    models = {"claude-sonnet-9-9": "2026-10-01T00:00:00Z",
+              "claude-sonnet-5-5": "2026-01-01T00:00:00Z",
+              "claude-haiku-5-5": "2026-01-01T00:00:00Z"}
+    with FakeAnthropic(models=models) as fake:
+        al.run(variants()[:1], tasks(1), provider=provider(fake), online_aliases=True,
+               db=tmp_path / "r.sqlite", progress=False)
+        assert fake.bodies()[0]["model"] == "claude-sonnet-9-9"
+
+
+def test_progress_callback(fake_api: FakeAnthropic, tmp_path: Path) -> None:
+    seen: list[tuple[int, int]] = []
+    al.run(variants(), tasks(2), provider=provider(fake_api), db=tmp_path / "r.sqlite",
+           progress=lambda done, total: seen.append((done, total)))
+    assert seen[0] == (0, 4) and seen[-1] == (4, 4) and len(seen) == 5

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from agentlab import stats
+from agentlab import errorbars, stats, statsplan, statsummary
 from agentlab.errors import ConfigError
 
 
@@ -261,3 +263,29 @@ def test_missing_column_is_a_config_error() -> None:
     df = simulate(np.random.default_rng(0), n_tasks=3)
     with pytest.raises(ConfigError, match="no 'score_mypy_strict' column"):
         stats.variant_stats(df, "score_mypy_strict")
+
+
+def test_stats_modules_import_alone_without_cycles_or_heavy_deps() -> None:
+    # Each first in a fresh package: a cycle fails, and so does a module-level pandas.
+    script = (
+        "import importlib, sys\n"
+        "for name in sys.argv[1:]:\n"
+        "    for key in [k for k in sys.modules if k.split('.')[0] == 'agentlab']:\n"
+        "        del sys.modules[key]\n"
+        "    importlib.import_module('agentlab.' + name)\n"
+        "print(sorted({'pandas', 'numpy', 'scipy'} & set(sys.modules)))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script, "errorbars", "statsplan", "statsummary",
+                           "stats"], capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+
+
+def test_stats_re_exports_the_split_modules() -> None:
+    assert stats.variant_stats is errorbars.variant_stats
+    assert stats.paired_difference is errorbars.paired_difference
+    assert stats.compare_to_baseline is errorbars.compare_to_baseline
+    assert stats.sample_size is statsplan.sample_size
+    assert stats.SampleSizePlan is statsplan.SampleSizePlan
+    assert stats.summary is statsummary.summary
+    assert stats.length_bias is statsummary.length_bias

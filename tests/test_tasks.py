@@ -50,7 +50,8 @@ def test_jsonl_and_inline_context(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "suffix", "fragment"),
     [
-        ("- id: a\n  prompt: x\n- id: a\n  prompt: y\n", ".yaml", "task 'a', field 'id': duplicate"),
+        ("- id: a\n  prompt: x\n- id: a\n  prompt: y\n", ".yaml",
+         "task 'a', field 'id': duplicate"),
         ("- id: a\n", ".yaml", "task 'a', field 'prompt': missing"),
         ("- id: a\n  prompt: x\n  context: {path: missing.py}\n", ".yaml",
          "task 'a', field 'context': context file 'missing.py' cannot be read"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -14,7 +15,7 @@ import agentlab as al
 from agentlab import widgets
 from agentlab.anthropic_provider import AnthropicProvider
 from agentlab.fakeapi import FakeAnthropic
-from agentlab.render import diff_html, is_safe_html, message_html, response_html
+from agentlab.render import diff_html, is_safe_html, message_html, response_html, summary_html
 
 BODY = "You are the base agent.\nAnswer the task."
 XSS = ("Here: <script>alert(1)</script> and <img src=x onerror=alert(1)> "
@@ -102,6 +103,8 @@ def test_run_shows_both_side_by_side_and_reuses_the_cache(
     pg.run_button.click()
     assert fake_api.request_count == 6, pg.message
     assert "sent 6 requests, 0 cells from cache" in pg.message
+    assert (pg.progress.value, pg.progress.max) == (6, 6)
+    assert pg.progress.layout.visibility == "visible"
     html = pg.responses.value
     assert html.index(">base</b>") < html.index(">base-edited</b>")
     for i in range(3):  # one row per task, base's cell before the edited one
@@ -112,7 +115,10 @@ def test_run_shows_both_side_by_side_and_reuses_the_cache(
     assert "quality 1.00 pass" in html and "quality 0.00 fail" in html
     assert "words" in html and "tokens" in html and '<pre><code class="language-python">' in html
     assert "quality" in pg.scores.value and "base-edited" in pg.scores.value
+    assert "data:image" not in pg.charts.value  # drawn only when the tab is opened
+    pg.tabs.selected_index = 2
     assert pg.charts.value.count("data:image/png;base64,") >= 3
+    pg.tabs.selected_index = 0
     assert Gcf.get_num_fig_managers() == 0  # no pyplot figures left behind
     assert pg.results is not None and set(pg.results["variant"]) == {"base", "base-edited"}
 
@@ -137,6 +143,17 @@ def test_repeats_and_model_are_passed(pg: widgets.Playground, fake_api: FakeAnth
     assert run is not None and len(run.results) == 4
     assert {b["model"] for b in fake_api.bodies()} == {"claude-opus-5-5"}
     assert "repeat 2" in pg.responses.value
+
+
+def test_run_inside_a_running_loop(pg: widgets.Playground, fake_api: FakeAnthropic) -> None:
+    pg.editor.value = BODY + "\nBe brief."
+    pg.task_select.value = ("t0",)
+
+    async def notebook_cell() -> al.Run | None:  # Jupyter runs handlers inside its loop
+        return pg.on_run()
+
+    run = asyncio.run(notebook_cell())
+    assert run is not None and run.status == "complete" and fake_api.request_count == 2
 
 
 def test_save_as_variant_writes_a_loadable_file(fake_api: FakeAnthropic, tmp_path: Path) -> None:
@@ -241,6 +258,12 @@ def test_diff_and_message_escape() -> None:
     assert "&lt;x&gt;" in out and "<b>" not in out
     assert "<del>old</del>" in out and "<ins>new</ins>" in out
     assert "&lt;script&gt;" in message_html("bad <script>\nline")
+    table = pd.DataFrame({"n": [2], "quality": [0.5], "quality_ci_low": [0.25],
+                          "quality_ci_high": [0.75], "verdict": ["<b>x</b>"]},
+                         index=pd.Index(["<script>v</script>"], name="variant"))
+    out = summary_html(table)
+    assert "0.50 [0.25, 0.75]" in out and "&lt;b&gt;x" in out
+    assert_inert(out)
 
 
 def results_frame() -> pd.DataFrame:
