@@ -151,10 +151,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     """Score a stored run and print the statistics summary."""
     from .graders import score_dataframe
     from .history import open_run
-    from .report import compact_summary
+    from .report import compact_summary, pick_baseline
     from .stats import summary
-
-    from .report import pick_baseline
 
     stored = open_run(args.run, args.db)
     df = score_dataframe(stored.to_dataframe(), tasks=stored.tasks)
