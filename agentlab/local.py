@@ -13,8 +13,9 @@ the first user turn in Gemma's turn format, or renders a GGUF's own
 ``tokenizer.chat_template`` and checks that the system text survived.
 
 One ``Llama`` per (file, context size) per process, loaded lazily and shared by
-every provider using them (each call applies its provider's thread count); a lock
-serialises calls (a ``Llama`` is not thread-safe) and they run off the event loop.
+every provider using them (each call applies its provider's thread count). A
+``Llama`` is not thread-safe: calls run one at a time, off the event loop, on one
+worker thread per model, under a lock that also guards the synchronous helpers.
 llama.cpp's own log lines go to the ``agentlab.local`` logger at DEBUG level instead
 of stderr, so notebooks stay clean.
 """
@@ -28,6 +29,7 @@ import logging
 import os
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -289,6 +291,9 @@ class _Loaded:
 
     llm: Llama
     lock: threading.Lock
+    # One thread runs every call: calls queue here instead of occupying the default
+    # pool's threads, and llama.cpp's OpenMP team is created once, for that thread.
+    executor: ThreadPoolExecutor
     load_time_s: float
     template: str | None
     bos_token: str
@@ -334,6 +339,7 @@ def _load(path: Path, n_ctx: int, n_threads: int) -> _Loaded:
     return _Loaded(
         llm=llm,
         lock=threading.Lock(),
+        executor=ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"agentlab-{path.stem}"),
         load_time_s=elapsed,
         template=llm.metadata.get("tokenizer.chat_template") or None,
         bos_token=_token_text(llm, llm.token_bos()),
@@ -352,9 +358,7 @@ def _token_text(llm: Llama, token: int) -> str:
 def clear_local_models() -> None:
     """Forget every loaded local model, so the next call loads it again (frees memory)."""
     with _models_lock:
-        for loaded in _models.values():
-            with loaded.lock:
-                loaded.llm.close()
+        # No close(): a call still running holds its model, which is freed after it ends.
         _models.clear()
 
 
@@ -485,7 +489,11 @@ class LocalProvider:
 
     @property
     def llama(self) -> Llama:
-        """The shared ``llama_cpp.Llama`` (loads it); hold no reference across threads."""
+        """The shared ``llama_cpp.Llama`` (loads it), e.g. to tokenize or benchmark.
+
+        Calls made on it directly are not serialised with the provider's: make them
+        only while no :meth:`complete` is running.
+        """
         return self._shared().llm
 
     def format_request(self, request: Request) -> str:
@@ -508,7 +516,7 @@ class LocalProvider:
             return _prompt_tokens(loaded, prompt)
 
     async def complete(self, request: Request) -> Response:
-        """Answer one request in a worker thread; calls to one model run one at a time.
+        """Answer one request off the event loop; calls to one model run one at a time.
 
         Raises:
             CallError: ``context_overflow``, ``invalid_request`` (tools, a conversation
@@ -516,12 +524,13 @@ class LocalProvider:
             ConfigError: The model file is missing or cannot be loaded.
             MissingDependencyError: llama-cpp-python (or the default model) is missing.
         """
-        return await asyncio.to_thread(self._complete_blocking, request)
-
-    def _complete_blocking(self, request: Request) -> Response:
         if request.tools or request.force_tool:
             raise CallError("invalid_request", f"{self.model_id}: the local model has no tool use")
-        loaded = self._shared(request.model)
+        loaded = await asyncio.to_thread(self._shared, request.model)  # may load: off the loop
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(loaded.executor, self._complete_blocking, loaded, request)
+
+    def _complete_blocking(self, loaded: _Loaded, request: Request) -> Response:
         model_id = local_model_id(request.model) if request.model.strip() else self.model_id
         try:
             prompt = format_prompt(

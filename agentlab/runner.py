@@ -139,7 +139,8 @@ def _from_call(cell: Cell, provider: str, outcome: Response | BaseException,
         kind = outcome.kind if isinstance(outcome, CallError) else "other"
         message = " ".join(str(outcome).split()) or type(outcome).__name__
         return replace(base, error=message, error_kind=kind)
-    calls = json.dumps([{"name": c.name, "input": c.input} for c in outcome.tool_calls])
+    calls = (json.dumps([{"name": c.name, "input": c.input} for c in outcome.tool_calls])
+             if outcome.tool_calls else "[]")
     return replace(base, model=outcome.model, text=outcome.text,
                    input_tokens=outcome.input_tokens, output_tokens=outcome.output_tokens,
                    cache_write_tokens=outcome.cache_write_tokens,
@@ -313,20 +314,25 @@ async def execute_async(
 def _prefill(cells: list[Cell], store: Store, rid: str, refresh: bool
              ) -> dict[int, CellResult]:
     """Results already in this run (resume) or in the cache, by cell index."""
-    done: dict[tuple[str, str, int], CellResult] = {
-        (r.variant, r.task_id, r.repeat): r for r in store.results(rid)
-        if r.ok and not refresh}
-    cached = {} if refresh else store.cached(c.cache_key for c in cells)
+    if refresh:
+        return {}
+    done = {(r.variant, r.task_id, r.repeat): r for r in store.results(rid) if r.ok}
     found: dict[int, CellResult] = {}
     for i, c in enumerate(cells):
         previous = done.get((c.variant.name, c.task.id, c.repeat))
         if previous is not None and previous.cache_key == c.cache_key:
             found[i] = previous
-        elif c.cache_key in cached:
+    missing = [i for i in range(len(cells)) if i not in found]
+    cached = store.cached(cells[i].cache_key for i in missing)
+    copies: list[CellResult] = []
+    for i in missing:
+        c = cells[i]
+        if c.cache_key in cached:
             found[i] = replace(cached[c.cache_key], variant=c.variant.name,
                                variant_hash=c.variant.content_hash, task_id=c.task.id,
                                repeat=c.repeat, cached=True)
-            store.put(rid, found[i])
+            copies.append(found[i])
+    store.put_many(rid, copies)
     return found
 
 
@@ -334,8 +340,6 @@ async def _execute(cells: list[Cell], variants: Sequence[Agent], tasks: Sequence
                    rid: str, name: str | None, provider: Provider, store: Store,
                    table: ModelTable, *, concurrency: int, refresh: bool,
                    budget: float | None, progress: Progress, config: dict[str, Any]) -> Run:
-    from tqdm.auto import tqdm
-
     store.begin_run(rid, name, config,
                     [(v.name, v.content_hash, {"frontmatter": v.frontmatter(), "body": v.body})
                      for v in variants],
@@ -349,9 +353,12 @@ async def _execute(cells: list[Cell], variants: Sequence[Agent], tasks: Sequence
     bar: Any
     if callable(progress):
         bar = _Callback(progress, len(found), len(cells))
+    elif progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(cells), initial=len(found), unit="cell", desc=f"run {rid[:8]}")
     else:
-        bar = tqdm(total=len(cells), initial=len(found), disable=not progress, unit="cell",
-                   desc=f"run {rid[:8]}", leave=True)
+        bar = _Callback(lambda done, total: None, len(found), len(cells))
     state = _Execution(rid, provider, store, concurrency, budget_state, bar)
     status = "complete"
     try:

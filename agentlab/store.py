@@ -14,7 +14,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -89,6 +89,8 @@ class CellResult:
 
 
 _RESULT_COLUMNS = [f for f in CellResult.__dataclass_fields__]
+_INSERT = (f"INSERT OR REPLACE INTO results (run_id, {', '.join(_RESULT_COLUMNS)}, created) "
+           f"VALUES (?, {', '.join('?' for _ in _RESULT_COLUMNS)}, ?)")
 
 
 @dataclass(frozen=True)
@@ -200,13 +202,14 @@ class Store:
     # -- results ------------------------------------------------------------------------------
     def put(self, run_id: str, result: CellResult) -> None:
         """Store (or replace) one cell's result and commit at once."""
-        values = asdict(result)
-        values["cached"] = int(result.cached)
+        self.put_many(run_id, [result])
+
+    def put_many(self, run_id: str, results: Iterable[CellResult]) -> None:
+        """Store (or replace) several results in one transaction."""
+        now = _now()
+        rows = [(run_id, *(getattr(r, c) for c in _RESULT_COLUMNS), now) for r in results]
         with self._lock, self._db:
-            self._db.execute(
-                f"INSERT OR REPLACE INTO results (run_id, {', '.join(_RESULT_COLUMNS)}, created) "
-                f"VALUES (?, {', '.join('?' for _ in _RESULT_COLUMNS)}, ?)",
-                (run_id, *(values[c] for c in _RESULT_COLUMNS), _now()))
+            self._db.executemany(_INSERT, rows)
 
     def results(self, run_id: str) -> list[CellResult]:
         """Every stored cell of a run."""

@@ -25,6 +25,7 @@ from agentlab.provider import GenerationOptions, Message, Request, Response
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_AGENT = ROOT / "data" / "agents" / "python-pro-backend.md"
+RAW, OURS = "raw Llama.create_completion", "agentlab LocalProvider"
 TASK = "Write a Python function that parses an ISO 8601 date and explain it step by step."
 
 
@@ -40,32 +41,32 @@ def bench_generation(provider: LocalProvider, rounds: int, max_tokens: int) -> N
                   model=provider.model, options=opts)
     prompt = provider.format_request(req)
     llm = provider.llama
-    raw_times: list[float] = []
-    ours_times: list[float] = []
-    raw_tokens = ours_tokens = 0
-    for _ in range(rounds):  # alternate, so drift in machine load hits both alike
+    times: dict[str, list[tuple[float, float]]] = {RAW: [], OURS: []}
+    tokens = {RAW: 0, OURS: 0}
+    for _ in range(rounds):  # interleaved, so drift in machine load hits both alike
         llm.reset()
-        start = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         out = llm.create_completion(prompt, max_tokens=max_tokens, temperature=1.0, top_p=0.95,
                                     top_k=DEFAULT_TOP_K, min_p=0.0, seed=1, stop=["<end_of_turn>"])
-        raw_times.append(time.perf_counter() - start)
-        raw_tokens = out["usage"]["completion_tokens"]
-        start = time.perf_counter()
+        times[RAW].append((time.perf_counter() - wall, time.process_time() - cpu))
+        tokens[RAW] = out["usage"]["completion_tokens"]
+        wall, cpu = time.perf_counter(), time.process_time()
         resp: Response = asyncio.run(provider.complete(req))
-        ours_times.append(time.perf_counter() - start)
-        ours_tokens = resp.output_tokens
-    print(f"generation, max_tokens={max_tokens}, {rounds} interleaved rounds (wall time per call;"
-          " best = least disturbed by other processes):")
-    speeds = {}
-    for label, times, tokens in (("raw Llama.create_completion", raw_times, raw_tokens),
-                                 ("agentlab LocalProvider", ours_times, ours_tokens)):
-        best, median = min(times), statistics.median(times)
-        speeds[label] = (tokens / best, tokens / median)
-        print(f"  {label:28s}: {tokens:4d} tokens; best {best:6.3f} s = {tokens / best:6.1f} "
-              f"tokens/s; median {median:6.3f} s = {tokens / median:6.1f} tokens/s")
-    (raw_best, raw_med), (ours_best, ours_med) = speeds.values()
-    print(f"  same tokens generated: {raw_tokens == ours_tokens}; speed ratio agentlab/raw: "
-          f"best {ours_best / raw_best:.3f}, median {ours_med / raw_med:.3f}")
+        times[OURS].append((time.perf_counter() - wall, time.process_time() - cpu))
+        tokens[OURS] = resp.output_tokens
+    print(f"generation, max_tokens={max_tokens}, {rounds} interleaved rounds; wall and CPU "
+          "seconds per call (best = least disturbed by other processes on the machine):")
+    speed = {}
+    for label in (RAW, OURS):
+        walls, cpus = [w for w, _ in times[label]], [c for _, c in times[label]]
+        n = tokens[label]
+        speed[label] = (n / min(walls), n / statistics.median(walls), n / min(cpus))
+        print(f"  {label:28s}: {n} tokens; wall best {min(walls):6.3f} s = {speed[label][0]:5.1f} "
+              f"tok/s, median {statistics.median(walls):6.3f} s = {speed[label][1]:5.1f} tok/s; "
+              f"CPU best {min(cpus):6.3f} s")
+    ratios = [o / r for o, r in zip(speed[OURS], speed[RAW], strict=True)]
+    print(f"  same tokens generated: {tokens[RAW] == tokens[OURS]}; agentlab/raw speed ratio: "
+          f"wall best {ratios[0]:.3f}, wall median {ratios[1]:.3f}, CPU best {ratios[2]:.3f}")
 
 
 def bench_prompt(provider: LocalProvider, rounds: int) -> None:

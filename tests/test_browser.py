@@ -101,6 +101,7 @@ class Lab:
 
     url: str
     log: Path
+    fake: FakeAnthropic
 
 
 def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 90) -> None:
@@ -148,7 +149,7 @@ def lab(tmp_path: Path) -> Iterator[Lab]:
         try:
             url = f"http://127.0.0.1:{port}"
             wait_ready(url, proc, log)
-            yield Lab(f"{url}/lab/tree/{notebook.name}?reset", log)
+            yield Lab(f"{url}/lab/tree/{notebook.name}?reset", log, fake)
         finally:
             proc.terminate()
             try:
@@ -156,18 +157,17 @@ def lab(tmp_path: Path) -> Iterator[Lab]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-        assert fake.request_count > 0, "the kernel never reached the fake API"
 
 
 def test_playground_runs_base_vs_edited_in_jupyterlab(lab: Lab) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    shot = ARTIFACTS / "playground.png"
+    shot, charts_shot = ARTIFACTS / "playground.png", ARTIFACTS / "playground-charts.png"
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 2000})
+            page = browser.new_page(viewport={"width": 1400, "height": 2300})
             page.goto(lab.url)
             # The toolbar says "idle" before a kernel exists; wait for the kernel itself.
             page.wait_for_function(KERNEL_IDLE, timeout=90_000)
@@ -182,7 +182,7 @@ def test_playground_runs_base_vs_edited_in_jupyterlab(lab: Lab) -> None:
 
             editor.click()
             editor.press("Control+End")
-            editor.type(f"\n\n{EDIT}")
+            editor.press_sequentially(f"\n\n{EDIT}")
             expect(output.locator(".al-diff").first).to_contain_text(EDIT, timeout=30_000)
             run.click()
             status = output.locator(".al-msg", has_text="complete")
@@ -193,11 +193,23 @@ def test_playground_runs_base_vs_edited_in_jupyterlab(lab: Lab) -> None:
                 .to_be_visible()
             assert "brief answer" in cards.nth(1).inner_text()
             assert "full answer" in cards.nth(0).inner_text()
-            page.evaluate("() => document.querySelector('.jp-OutputArea .widget-textarea')"
+            # The playground's own top (Base, Model, Tasks) first: JupyterLab scrolls
+            # inside its panel, so a page screenshot shows only what is scrolled to.
+            page.evaluate("() => document.querySelector('.jp-OutputArea .widget-vbox')"
                           ".scrollIntoView({block: 'start'})")
             page.wait_for_timeout(300)  # let the scrolled panel paint
             page.screenshot(path=str(shot))
+
+            output.locator(".lm-TabBar-tab", has_text="Scores").click()
+            expect(output.locator("table.al-table")).to_contain_text("python-pro-backend-edited")
+            output.locator(".lm-TabBar-tab", has_text="Charts").click()
+            figures = output.locator("img.al-fig")
+            expect(figures.first).to_be_visible()
+            assert figures.count() >= 4
+            figures.first.scroll_into_view_if_needed()
+            page.screenshot(path=str(charts_shot))
         finally:
             browser.close()
-    assert shot.stat().st_size > 20_000
-    print(f"screenshot: {shot}")
+    assert lab.fake.request_count == 6  # the kernel reached the fake: 3 tasks × 2 variants
+    assert shot.stat().st_size > 20_000 and charts_shot.stat().st_size > 20_000
+    print(f"screenshots: {shot} {charts_shot}")

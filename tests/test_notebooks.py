@@ -185,8 +185,9 @@ def test_compare_variants_writes_the_report(batch: Executed, workdir: Path) -> N
 
 def test_compare_variants_shows_summary_and_every_chart(batch: Executed) -> None:
     assert batch.shown("baseline") == "'python-pro-backend'"
-    summary = batch.shown("summary", "text/html")
-    assert "python-pro-backend-concise" in summary and "verdict" in summary
+    compact = batch.shown("summary", "text/html")
+    assert "python-pro-backend-concise" in compact and "vs baseline" in compact
+    assert "diff_ci_low" in batch.shown("summary-full", "text/html")
     images = [o for o in batch.outputs("charts") if "image/png" in o.get("data", {})]
     assert len(images) == len(CHARTS)
 
@@ -200,6 +201,7 @@ def test_explore_results_reopens_the_latest_run(batch: Executed, workdir: Path,
     pivot = executed.shown("per-task")
     assert all(task in pivot for task in TASK_IDS)
     assert "python-pro-backend-concise" in executed.shown("pass-at-k")
+    assert "n_tasks" in executed.shown("sample-size-options")
     assert executed.shown("browser", WIDGET_VIEW)
     state = executed.nb["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]
     assert any(m["model_name"] == "DropdownModel" for m in state["state"].values())
