@@ -11,12 +11,6 @@ STAMP   = $(VENV)/.agentlab-installed
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 OUT    ?= out/sample
 REPEATS ?= 1
-# Claude gets room for whole answers; the small local model is cut at 384 tokens (~10 s each).
-ifdef ANTHROPIC_API_KEY
-MAX_TOKENS ?= 2048
-else
-MAX_TOKENS ?= 384
-endif
 
 .PHONY: setup run test lint browser-test clean
 
@@ -29,10 +23,15 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 run: setup
-	$(VENV)/bin/agentlab run --repeats $(REPEATS) --max-tokens $(MAX_TOKENS) --score --out $(OUT)
+	$(VENV)/bin/agentlab run --repeats $(REPEATS) --score --out $(OUT)
 
 test: setup
 	$(PY) -m pytest -q
+
+# The JupyterLab-in-Chromium test alone (make test runs it too when Chromium is installed).
+browser-test: setup
+	bash .ci/install-browser.sh
+	$(PY) -m pytest -m browser -q
 
 lint: setup
 	$(PY) -m mypy --strict agentlab

@@ -78,6 +78,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Run variants × tasks and print a per-variant summary."""
     from .agents import load_agents
     from .provider import GenerationOptions
+    from .providers import default_max_tokens, select_provider
     from .report import pick_baseline
     from .runner import run
 
@@ -87,9 +88,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     tasks = _tasks(args)
     if not agents or not tasks:
         raise AgentlabError("nothing to run: no variants or no tasks selected")
-    options = GenerationOptions(max_tokens=args.max_tokens, temperature=args.temperature,
-                                seed=args.seed)
-    result = run(agents, tasks, repeats=args.repeats, model=args.model, provider=args.provider,
+    provider = select_provider(args.provider, args.model)
+    options = GenerationOptions(max_tokens=args.max_tokens or default_max_tokens(provider),
+                                temperature=args.temperature, seed=args.seed)
+    result = run(agents, tasks, repeats=args.repeats, model=args.model, provider=provider,
                  options=options, concurrency=args.concurrency, db=args.db,
                  refresh=args.refresh, budget_usd=args.budget, progress=not args.no_progress,
                  name=args.name)
@@ -218,7 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="model for every cell (alias, id, or local:/path.gguf)")
     p.add_argument("--provider", help="anthropic or local (default: anthropic if a key is set)")
     p.add_argument("--concurrency", type=int, default=8)
-    p.add_argument("--max-tokens", type=int, default=1024)
+    p.add_argument("--max-tokens", type=int,
+                   help="output room per answer (default: 2048 Claude, 384 local model)")
     p.add_argument("--temperature", type=float)
     p.add_argument("--seed", type=int)
     p.add_argument("--budget", type=float, help="stop before spending more than this (USD)")

@@ -50,15 +50,25 @@ def _task(snapshot: dict[str, Any]) -> Task:
                 checks=tuple(snapshot["checks"]), rubric=snapshot["rubric"])
 
 
-def open_run(run_id: str, db: Path | str = DEFAULT_DB) -> Run:
+def open_run(run_id: str | None = None, db: Path | str = DEFAULT_DB) -> Run:
     """Reopen a stored run by id (a unique prefix or its name is enough).
 
+    Args:
+        run_id: The run; ``None`` opens the most recently updated one.
+        db: The results database.
+
     Raises:
-        StoreError: No run, or several, match.
+        StoreError: No run, or several, match (or the database has no runs).
     """
+    from .errors import StoreError
     from .runner import Run
 
     with Store(db) as store:
+        if run_id is None:
+            runs = store.runs()
+            if not runs:
+                raise StoreError(f"{store.path}: no runs stored yet; run an experiment first")
+            run_id = runs[0].id
         rec = store.run(run_id)
         variants, tasks = store.snapshots(rec.id)
         agents = tuple(_agent(v) for v in variants)

@@ -18,6 +18,15 @@ log = logging.getLogger("agentlab")
 
 PROVIDER_NAMES = ("anthropic", "local")
 
+# Output room per answer when the caller sets none: whole answers from Claude; the small
+# local model is cut early (about 10 s for 384 tokens on 2 cores) since it rambles.
+DEFAULT_MAX_TOKENS = {"anthropic": 2048, "local": 384}
+
+
+def default_max_tokens(provider: Provider) -> int:
+    """The ``max_tokens`` a run uses with ``provider`` when the caller sets none."""
+    return DEFAULT_MAX_TOKENS.get(provider.name, 1024)
+
 
 def select_provider(provider: Provider | str | None, model: str | None = None) -> Provider:
     """Return the provider a run should use.

@@ -22,7 +22,7 @@ from .cachekey import cache_key, experiment_id
 from .errors import AuthenticationError, BudgetExceededError
 from .models import ModelTable, choose_model, is_local
 from .provider import CallError, GenerationOptions, Message, Provider, Request, Response
-from .providers import provider_namespace, select_provider
+from .providers import default_max_tokens, provider_namespace, select_provider
 from .store import DEFAULT_DB, CellResult, Store
 
 if TYPE_CHECKING:
@@ -223,7 +223,8 @@ async def run_async(
         default_model: Used when a variant names no model (or ``inherit``).
         provider: A provider instance, ``"anthropic"``, ``"local"``, or ``None`` to choose:
             the Anthropic API when ``ANTHROPIC_API_KEY`` is set, else the local model.
-        options: Generation options (max tokens, temperature, seed, ...).
+        options: Generation options (max tokens, temperature, seed, ...); default: the
+            provider's default ``max_tokens`` (2048 for Claude, 384 for the local model).
         concurrency: Most calls in flight at once.
         db: Results database path (or an open :class:`Store`).
         refresh: Ignore the cache and call the provider for every cell.
@@ -245,8 +246,8 @@ async def run_async(
         ConfigError: Unknown provider or model setting.
     """
     table = table or ModelTable()
-    options = options or GenerationOptions()
     chosen = select_provider(provider, model)
+    options = options or GenerationOptions(max_tokens=default_max_tokens(chosen))
     if chosen.name == "local" and (model is None or not is_local(model)):
         model = getattr(chosen, "model", "local")
     latest = getattr(chosen, "latest_model_ids", None)

@@ -76,9 +76,15 @@ def length_bias(
 
 def _with_ci(df: pd.DataFrame, col: str, out: pd.DataFrame) -> None:
     stats_ = variant_stats(df, col)
+    low, high = stats_["ci_low"], stats_["ci_high"]
+    if col == "quality" or col.startswith(("score_", "judge_quality")):
+        # t intervals of a 0-1 score can overshoot with few tasks; the score cannot.
+        low, high = low.clip(lower=0.0), high.clip(upper=1.0)
+    elif col in ("words", "output_tokens"):
+        low = low.clip(lower=0.0)
     out[col] = stats_["mean"]
-    out[f"{col}_ci_low"] = stats_["ci_low"]
-    out[f"{col}_ci_high"] = stats_["ci_high"]
+    out[f"{col}_ci_low"] = low
+    out[f"{col}_ci_high"] = high
 
 
 def _provider_hint(df: pd.DataFrame, variants: list[str]) -> list[str]:

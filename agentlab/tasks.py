@@ -173,11 +173,11 @@ def _context(model: TaskModel, path: Path) -> tuple[str | None, str | None]:
                             field="context") from exc
 
 
-def load_tasks(*paths: Path | str) -> list[Task]:
+def load_tasks(*paths: Path | str | Iterable[Path | str]) -> list[Task]:
     """Load tasks from YAML or JSONL files.
 
     Args:
-        *paths: Task files (``.yaml``, ``.yml``, ``.jsonl``).
+        *paths: Task files (``.yaml``, ``.yml``, ``.jsonl``), or lists of them.
 
     Returns:
         The tasks in file order.
@@ -188,8 +188,9 @@ def load_tasks(*paths: Path | str) -> list[Task]:
     """
     tasks: list[Task] = []
     seen: dict[str, Path] = {}
-    for p in paths:
-        path = Path(p)
+    files = [Path(p) for item in paths
+             for p in ([item] if isinstance(item, str | Path) else item)]
+    for path in files:
         for index, (raw, line) in enumerate(_records(path)):
             task = _build(raw, path, index, line)
             if task.id in seen:
@@ -198,7 +199,7 @@ def load_tasks(*paths: Path | str) -> list[Task]:
             seen[task.id] = path
             tasks.append(task)
     if not tasks:
-        raise TaskFileError("no tasks found", path=", ".join(str(p) for p in paths) or None)
+        raise TaskFileError("no tasks found", path=", ".join(str(p) for p in files) or None)
     return tasks
 
 
@@ -219,7 +220,19 @@ def tasks_from_examples(*agents: Agent) -> list[Task]:
 
 def select_tasks(tasks: Iterable[Task], *, ids: Iterable[str] = (),
                  tags: Iterable[str] = ()) -> list[Task]:
-    """Filter tasks by id and/or tag (a task matches if it has any of the tags)."""
+    """Filter tasks by id and/or tag (a task matches if it has any of the tags).
+
+    Raises:
+        ConfigError: An id or tag matches no task (a typo would silently run fewer tasks).
+    """
+    from .errors import ConfigError
+
+    pool = list(tasks)
     wanted_ids, wanted_tags = set(ids), set(tags)
-    return [t for t in tasks if (not wanted_ids or t.id in wanted_ids)
+    unknown = sorted(wanted_ids - {t.id for t in pool})
+    unknown += sorted(wanted_tags - {tag for t in pool for tag in t.tags})
+    if unknown:
+        raise ConfigError(f"no task has id or tag {', '.join(map(repr, unknown))}; "
+                          f"ids are: {', '.join(t.id for t in pool)}")
+    return [t for t in pool if (not wanted_ids or t.id in wanted_ids)
             and (not wanted_tags or wanted_tags & set(t.tags))]

@@ -121,6 +121,7 @@ class Playground:
         repeats: Initial samples per (variant, task).
         default_model: Model for variants that name none.
         concurrency: Most calls in flight.
+        base: The variant to start from; default: the one the others extend.
 
     Raises:
         AgentFileError: A variant file cannot be loaded.
@@ -133,8 +134,14 @@ class Playground:
         provider: Provider | str | None = None, model: str | None = None,
         options: GenerationOptions | None = None, agents_dir: Path | str = DEFAULT_AGENTS,
         repeats: int = 1, default_model: str = "sonnet", concurrency: int = 8,
+        base: str | None = None,
     ) -> None:
+        from .report import pick_baseline
+
         self.variants = _as_variants(variants)
+        names = [v.name for v in self.variants]
+        if base is not None and base not in names:
+            raise ConfigError(f"playground: no variant named {base!r}; choose from {names}")
         self.tasks = _as_tasks(tasks)
         self.db, self.provider, self.options = db, provider, options
         self.agents_dir = Path(agents_dir)
@@ -144,6 +151,7 @@ class Playground:
         self.message = ""
         self._charts_for: tuple[pd.DataFrame, str] | None = None
         self._build_inputs(model, repeats)
+        self.base_dropdown.value = base or pick_baseline(names)
         self._build_layout()
         self.on_base_change()
 
@@ -365,7 +373,8 @@ def playground(variants: Sequence[Agent] | Path | str = DEFAULT_AGENTS,
         variants: Base variants, or a folder of agent files.
         tasks: Tasks, or a task file.
         **kwargs: Other :class:`Playground` arguments (``db``, ``provider``, ``model``,
-            ``options``, ``agents_dir``, ``repeats``, ``default_model``, ``concurrency``).
+            ``options``, ``agents_dir``, ``repeats``, ``default_model``, ``concurrency``,
+            ``base``: the variant to start from, default the one the others extend).
 
     Returns:
         The playground.

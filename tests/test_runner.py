@@ -271,3 +271,17 @@ def test_progress_callback(fake_api: FakeAnthropic, tmp_path: Path) -> None:
     al.run(variants(), tasks(2), provider=provider(fake_api), db=tmp_path / "r.sqlite",
            progress=lambda done, total: seen.append((done, total)))
     assert seen[0] == (0, 4) and seen[-1] == (4, 4) and len(seen) == 5
+
+
+def test_open_latest_run_and_empty_store(fake_api: FakeAnthropic, tmp_path: Path) -> None:
+    db = tmp_path / "r.sqlite"
+    with pytest.raises(al.StoreError, match="no runs stored yet"):
+        al.open_run(db=db)
+    run = al.run(variants(), tasks(1), provider=provider(fake_api), db=db, progress=False)
+    assert al.open_run(db=db).id == run.id
+
+
+def test_default_max_tokens_depends_on_provider(fake_api: FakeAnthropic, tmp_path: Path) -> None:
+    al.run(variants()[:1], tasks(1), provider=provider(fake_api), db=tmp_path / "r.sqlite",
+           progress=False)
+    assert fake_api.bodies()[0]["max_tokens"] == 2048

@@ -88,3 +88,9 @@ def test_select_tasks() -> None:
     context_tasks = al.select_tasks(tasks, tags=["context"])
     assert context_tasks and all("context" in t.tags for t in context_tasks)
     assert [t.id for t in al.select_tasks(tasks, ids=["pagination-bug"])] == ["pagination-bug"]
+
+
+def test_load_tasks_accepts_lists_and_select_rejects_unknown_ids() -> None:
+    assert len(al.load_tasks([BACKEND])) == len(al.load_tasks(str(BACKEND)))
+    with pytest.raises(al.ConfigError, match="no task has id or tag 'paginaton-bug'"):
+        al.select_tasks(al.load_tasks(BACKEND), ids=["paginaton-bug"])

@@ -326,3 +326,15 @@ def test_results_browser_unscored_and_from_run(fake_api: FakeAnthropic, tmp_path
     assert browser.disagreeing == ["t0", "t1"]
     assert "Solve task &lt;b&gt;0&lt;/b&gt;" in browser.header.value
     assert "quality 1.00 pass" in browser.grid.value
+
+
+def test_playground_starts_from_the_base_the_others_extend(tmp_path: Path) -> None:
+    folder = Path(__file__).resolve().parents[1] / "data" / "agents"
+    tasks = [al.Task(id="t0", prompt="x")]
+    default = widgets.Playground(folder, tasks, db=tmp_path / "r.sqlite")
+    assert default.base.name == "python-pro-backend"
+    chosen = widgets.Playground(folder, tasks, db=tmp_path / "r.sqlite",
+                                base="python-pro-backend-concise")
+    assert chosen.editor.value == chosen.base.body and chosen.base.name.endswith("concise")
+    with pytest.raises(al.ConfigError, match="no variant named 'nope'"):
+        widgets.Playground(folder, tasks, db=tmp_path / "r.sqlite", base="nope")
