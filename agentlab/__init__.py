@@ -60,6 +60,7 @@ _LAZY: dict[str, str] = {
     "estimate_cost": "estimate",
     "length_metrics": "results",
     "select_provider": "providers",
+    "default_max_tokens": "providers",
 }
 
 __all__ = [
@@ -87,7 +88,11 @@ __all__ = [
     "Task",
     "TaskFileError",
     "__version__",
+    "charts",
+    "default_max_tokens",
     "estimate_cost",
+    "graders",
+    "judge",
     "length_metrics",
     "list_runs",
     "load_agent",
@@ -95,11 +100,14 @@ __all__ = [
     "load_tasks",
     "open_run",
     "plan",
+    "report",
     "run",
     "run_async",
     "select_provider",
     "select_tasks",
+    "stats",
     "tasks_from_examples",
+    "widgets",
 ]
 
 
@@ -127,7 +135,7 @@ if TYPE_CHECKING:
     from .history import list_runs, open_run
     from .models import ModelTable, Price
     from .provider import CallError, GenerationOptions, Message, Provider, Request, Response
-    from .providers import select_provider
+    from .providers import default_max_tokens, select_provider
     from .results import length_metrics
     from .runner import Run, plan, run, run_async
     from .store import CellResult, Store

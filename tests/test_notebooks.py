@@ -14,6 +14,7 @@ import importlib.util
 import itertools
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -210,8 +211,9 @@ def test_explore_results_reopens_the_latest_run(batch: Executed, workdir: Path,
 def test_prompt_playground_builds_the_widget_from_the_notebooks_folder(
         workdir: Path, fake_env: dict[str, str]) -> None:
     # Started in notebooks/ as JupyterLab does: the default relative paths must resolve.
+    agents = shutil.copytree(ROOT / "data" / "agents", workdir / "agents")  # saves land here
     executed = papermill("01_prompt_playground.ipynb", workdir / "01.ipynb",
-                         {"db": str(workdir / "playground.sqlite"), "agents_dir": str(workdir)},
+                         {"db": str(workdir / "playground.sqlite"), "agents_dir": str(agents)},
                          fake_env, cwd=NOTEBOOKS)
     assert "python-pro-backend" in executed.shown("load-seed")
     assert executed.shown("load-tasks") == "14"
