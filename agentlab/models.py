@@ -124,14 +124,3 @@ def choose_model(override: str | None, variant_model: str | None, default: str,
         if candidate and candidate.strip() and candidate.strip() != "inherit":
             return table.resolve(candidate)
     raise ConfigError("no model: pass model=... or set 'model:' in the agent file")
-
-
-def newest_by_family(model_ids: list[tuple[str, str]]) -> dict[str, str]:
-    """Newest model id per family from ``(id, created_at)`` pairs (Models API order-free)."""
-    best: dict[str, tuple[str, str]] = {}
-    for model_id, created in model_ids:
-        for family in DEFAULT_ALIASES:
-            if f"-{family}-" in f"-{model_id}-" and (family not in best
-                                                    or created > best[family][1]):
-                best[family] = (model_id, created)
-    return {family: pair[0] for family, pair in best.items()}

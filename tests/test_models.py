@@ -11,7 +11,7 @@ import pytest
 import agentlab as al
 from agentlab.anthropic_provider import AnthropicProvider
 from agentlab.fakeapi import FakeAnthropic
-from agentlab.models import ModelTable, choose_model, newest_by_family
+from agentlab.models import ModelTable, choose_model
 from agentlab.provider import Message
 from agentlab.report import compact_summary, pick_baseline, write_report
 
@@ -35,12 +35,6 @@ def test_prices_and_cost() -> None:
     assert cost == pytest.approx(3 + 15 + 3.75 + 0.3)
     assert table.cost("local:gemma3-270m", 10**6, 10**6) == 0
     assert table.cost("mystery-model", 10, 10) is None
-
-
-def test_newest_by_family() -> None:
-    ids = [("claude-sonnet-4-5", "2025-09-29"), ("claude-sonnet-5-5", "2026-06-01"),
-           ("claude-haiku-4-5", "2025-10-01")]
-    assert newest_by_family(ids) == {"sonnet": "claude-sonnet-5-5", "haiku": "claude-haiku-4-5"}
 
 
 def test_estimate_offline_and_online(monkeypatch: pytest.MonkeyPatch) -> None:
