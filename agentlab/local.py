@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import ctypes
+import hashlib
 import logging
 import os
 import threading
@@ -461,6 +462,18 @@ class LocalProvider:
 
     def __repr__(self) -> str:
         return f"LocalProvider(model={self.model!r}, n_ctx={self.n_ctx})"
+
+    @property
+    def cache_namespace(self) -> str:
+        """Identity for result-cache keys: the model and the llama.cpp build.
+
+        The same seed gives other text on another build (a native and a portable
+        compile differ), so cached answers are only reused from the same build.
+        """
+        llama_cpp = _import_llama_cpp()
+        info = llama_cpp.llama_print_system_info()
+        build = hashlib.sha256(f"{llama_cpp.__version__}|{info!r}".encode()).hexdigest()[:10]
+        return f"{self.model_id}@{build}"
 
     def _shared(self, model: str | None = None) -> _Loaded:
         name = (model or "").strip()

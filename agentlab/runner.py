@@ -93,14 +93,17 @@ def plan(variants: Sequence[Agent], tasks: Sequence[Task], *, repeats: int,
          model: str | None, default_model: str, options: GenerationOptions,
          namespace: str, table: ModelTable) -> list[Cell]:
     """Build every cell's request, in variant × task × repeat order."""
+    # Each repeat gets its own seed (seed + repeat), so seeded providers such as the local
+    # model give independent samples rather than the same answer again.
+    seeded = [replace(options, seed=(options.seed or 0) + rep) for rep in range(repeats)]
     cells: list[Cell] = []
     for variant in variants:
         model_id = choose_model(model, variant.model, default_model, table)
         for task in tasks:
-            request = Request(system=variant.body,
-                              messages=(Message("user", task.user_message()),),
-                              model=model_id, options=options)
+            messages = (Message("user", task.user_message()),)
             for rep in range(repeats):
+                request = Request(system=variant.body, messages=messages, model=model_id,
+                                  options=seeded[rep])
                 cells.append(Cell(variant, task, rep, request, cache_key(request, namespace, rep)))
     return cells
 

