@@ -1,18 +1,17 @@
 """Charts of a results DataFrame: one question per function, each returning a Figure.
 
 Figures are built without pyplot, so none pile up in its registry or show as a side effect.
-A variant keeps one colour (``variant_colors``) and one short label (``short_names``: parts
-all names share are named once in the axis label, as ``prefix-*-suffix``) in every chart.
+A variant keeps one colour and one short label in every chart (see :mod:`agentlab.chartnames`).
 """
 
 from __future__ import annotations
 
 import math
-import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from .chartnames import Names, short_name, short_names, shorten, variant_colors
 from .errors import ConfigError
 
 if TYPE_CHECKING:
@@ -28,14 +27,6 @@ __all__ = [
     "variant_colors",
 ]
 
-# tab10 first (the colours people know), then dark, saturated picks from tab20b and
-# Dark2 that stay apart from tab10, so up to 20 variants get 20 distinct hues.
-_PALETTE = (
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-    "#bcbd22", "#17becf", "#393b79", "#e7298a", "#e6ab02", "#1b9e77", "#843c39", "#637939",
-    "#7b4173", "#8c6d31", "#6b6ecf", "#a6761d",
-)
-_SEPARATORS = "-_ ./:"
 _UNITS = {"quality": "quality (0–1)", "words": "words", "output_tokens": "output tokens",
           "chars": "characters", "lines": "lines", "code_lines": "lines of code",
           "latency_s": "seconds", "cost_usd": "USD"}
@@ -43,25 +34,11 @@ _GREY = "0.35"
 _DPI = 120
 
 
-class _Names(NamedTuple):
-    """Display labels, and the prefix and suffix that were cut from every name."""
-
-    labels: dict[str, str]
-    prefix: str
-    suffix: str
-
-    def axis_label(self, what: str = "variant") -> str:
-        """``what`` plus the parts every name shares, e.g. "variant: py-pro-*-strict"."""
-        if not (self.prefix or self.suffix):
-            return what
-        return f"{what}: {short_name(self.prefix, 28)}*{short_name(self.suffix, 28)}"
-
-
 class _Variants(NamedTuple):
     """What every chart needs to know about the variants, computed one way for all."""
 
     order: list[str]
-    names: _Names
+    names: Names
     colors: dict[str, str]
 
     @property
@@ -72,75 +49,6 @@ class _Variants(NamedTuple):
     def horizontal(self) -> bool:
         """Many or long names read better down the y axis than squeezed along x."""
         return len(self.order) > 5 or max(map(len, self.labels)) > 14
-
-
-def short_name(name: str, max_len: int = 24) -> str:
-    """Shorten one name to at most ``max_len`` characters by cutting out its middle.
-
-    Args:
-        name: The name to shorten.
-        max_len: Longest result allowed (at least 5).
-
-    Returns:
-        ``name``, or its head and tail joined by "…" (the tail, where names differ, longer).
-    """
-    max_len = max(max_len, 5)
-    if len(name) <= max_len:
-        return name
-    head = (max_len - 1) * 2 // 5
-    return name[:head] + "…" + name[-(max_len - 1 - head) :]
-
-
-def _shared_start(names: Sequence[str]) -> str:
-    """The longest start of all names that ends at a separator and leaves each a rest."""
-    if len(names) < 2:
-        return ""
-    shared = os.path.commonprefix(list(names))  # noqa: RUF071 (names, not paths)
-    cut = len(shared)
-    while cut > 0 and (shared[cut - 1] not in _SEPARATORS or cut >= min(map(len, names))):
-        cut -= 1
-    return shared[:cut]
-
-
-def _shorten(names: Sequence[str], max_len: int = 24) -> _Names:
-    prefix = _shared_start(names)
-    rests = [n[len(prefix) :] for n in names]
-    suffix = _shared_start([r[::-1] for r in rests])[::-1]
-    rests = [r[: len(r) - len(suffix)] for r in rests]
-    limit = max_len
-    while True:  # raise the limit until middle-ellipsizing no longer merges two names
-        labels = [short_name(r, limit) for r in rests]
-        if len(set(labels)) == len(labels) or limit > max(map(len, rests)):
-            return _Names(dict(zip(names, labels, strict=True)), prefix, suffix)
-        limit += 4
-
-
-def short_names(names: Iterable[str], max_len: int = 24) -> dict[str, str]:
-    """Shorten several names for display, keeping them unique.
-
-    Drops the prefix and suffix all names share (cut at a separator such as "-"), then
-    middle-ellipsizes each rest, raising the limit while two labels would be equal.
-
-    Args:
-        names: The names, e.g. variant names; duplicates are ignored.
-        max_len: Longest label wanted.
-
-    Returns:
-        A mapping from each distinct name to its unique display label.
-    """
-    return _shorten(list(dict.fromkeys(names)), max_len).labels
-
-
-def variant_colors(variants: Iterable[str]) -> dict[str, str]:
-    """Give each variant a colour, stable for a given order of variants.
-
-    Args:
-        variants: Variant names in a stable order (charts use first appearance in the df).
-
-    Returns:
-        A mapping from variant to hex colour; 20 distinct colours, then they repeat.
-    """
-    return {v: _PALETTE[i % len(_PALETTE)] for i, v in enumerate(dict.fromkeys(variants))}
 
 
 def _prepare(df: pd.DataFrame, *columns: str, baseline: str | None = None) -> _Variants:
@@ -154,7 +62,7 @@ def _prepare(df: pd.DataFrame, *columns: str, baseline: str | None = None) -> _V
     order = [str(v) for v in dict.fromkeys(df["variant"].tolist())]
     if baseline is not None and baseline not in order:
         raise ConfigError(f"charts: no variant {baseline!r} in the DataFrame; pick one of {order}")
-    return _Variants(order, _shorten(order), variant_colors(order))
+    return _Variants(order, shorten(order), variant_colors(order))
 
 
 def _valid(df: pd.DataFrame, *columns: str) -> pd.DataFrame:
@@ -413,7 +321,7 @@ def heatmap(df: pd.DataFrame, *, metric: str = "quality") -> Figure:
 
     v = _prepare(df, "task_id", metric)
     tasks = [str(t) for t in dict.fromkeys(df["task_id"].tolist())]
-    task_names = _shorten(tasks, 20)
+    task_names = shorten(tasks, 20)
     grid = (_valid(df, metric)
             .pivot_table(index="variant", columns="task_id", values=metric, aggfunc="mean")
             .reindex(index=v.order, columns=tasks))

@@ -127,6 +127,7 @@ def summary(
     base = baseline if baseline is not None else variants[0]
     if base not in variants:
         raise ConfigError(f"baseline {base!r} is not a variant; choose from {variants}")
+    variants = [base, *(v for v in variants if v != base)]  # the baseline row first
     out = pd.DataFrame(index=pd.Index(variants, name="variant"))
     out["n"] = df.groupby("variant", sort=False).size()
     errors = (df["error"].notna() & (df["error"].astype(str) != "")) if "error" in df else None

@@ -141,7 +141,9 @@ def test_short_names_drop_shared_parts_and_stay_unique() -> None:
 
 
 def test_short_names_never_strip_a_whole_name() -> None:
-    assert charts.short_names(["base", "base-v2"]) == {"base": "base", "base-v2": "base-v2"}
+    assert charts.short_names(["base", "base-v2"]) == {"base": "base", "base-v2": "v2"}
+    assert charts.short_names(["python-pro-backend", "python-pro-backend-concise"]) == {
+        "python-pro-backend": "python-pro-backend", "python-pro-backend-concise": "concise"}
     assert charts.short_names(["x-core", "y-core", "core"])["core"] == "core"
 
 
