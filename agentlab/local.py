@@ -23,6 +23,7 @@ of stderr, so notebooks stay clean.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import collections
 import ctypes
 import hashlib
@@ -36,8 +37,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from .chatformat import TURN_END, format_prompt
 from .errors import ConfigError, MissingDependencyError
-from .provider import CallError, Message, Request, Response, StopReason
+from .provider import CallError, Request, Response, StopReason
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
@@ -55,123 +57,7 @@ DEFAULT_SEED: Final = 0
 DEFAULT_TEMPERATURE: Final = 1.0
 DEFAULT_TOP_P: Final = 0.95
 DEFAULT_TOP_K: Final = 64
-TURN_END: Final = "<end_of_turn>"
 _GGUF_MAGIC: Final = b"GGUF"
-
-
-# --------------------------------------------------------------------------- prompts
-
-
-def format_prompt(
-    system: str,
-    messages: tuple[Message, ...] | list[Message],
-    template: str | None = None,
-    *,
-    bos_token: str = "",
-    eos_token: str = "",
-) -> str:
-    """Render a conversation into the raw prompt text the model reads.
-
-    Without a template this is Gemma's turn format with the system text at the head
-    of the first user turn (as Gemma's own template does); the prompt ends with an
-    open model turn. With a template (a GGUF's ``tokenizer.chat_template``) the
-    system message is passed as a ``system`` role; if the template rejects it or
-    drops it, the system text is merged into the first user turn instead.
-
-    Args:
-        system: The system prompt ('' for none).
-        messages: The conversation, ending with a user turn.
-        template: A Jinja2 chat template, or ``None`` for Gemma's format.
-        bos_token: Value of ``bos_token`` in the template.
-        eos_token: Value of ``eos_token`` in the template.
-
-    Returns:
-        The prompt text, special tokens written out (``<start_of_turn>`` ...).
-
-    Raises:
-        ConfigError: No messages, the last one is not a user turn, or the template
-            cannot be rendered.
-    """
-    if not messages or messages[-1].role != "user":
-        raise ConfigError("local model: the conversation must end with a user turn")
-    if template is None:
-        return _gemma_prompt(system, messages)
-    return _template_prompt(system, messages, template, bos_token, eos_token)
-
-
-def _gemma_prompt(system: str, messages: tuple[Message, ...] | list[Message]) -> str:
-    parts: list[str] = []
-    head = system.strip()
-    if head and messages[0].role != "user":
-        # Gemma has no system role: a conversation opening with the model still needs it.
-        parts.append(f"<start_of_turn>user\n{head}{TURN_END}\n")
-        head = ""
-    for m in messages:
-        text = m.content.strip()
-        if head and m.role == "user":
-            text, head = f"{head}\n\n{text}", ""
-        role = "user" if m.role == "user" else "model"
-        parts.append(f"<start_of_turn>{role}\n{text}{TURN_END}\n")
-    parts.append("<start_of_turn>model\n")
-    return "".join(parts)
-
-
-class _TemplateRaised(Exception):
-    """A chat template called ``raise_exception`` (e.g. 'system role not supported')."""
-
-
-@lru_cache(maxsize=8)
-def _compile_template(template: str) -> Any:
-    import jinja2.ext
-    import jinja2.sandbox
-
-    def raise_exception(message: str) -> None:
-        raise _TemplateRaised(message)
-
-    # The settings Hugging Face uses for chat templates, so templates render as intended.
-    env = jinja2.sandbox.ImmutableSandboxedEnvironment(
-        trim_blocks=True, lstrip_blocks=True, extensions=[jinja2.ext.loopcontrols]
-    )
-    env.globals["raise_exception"] = raise_exception
-    env.globals["strftime_now"] = lambda fmt: time.strftime(fmt)
-    return env.from_string(template)
-
-
-def _template_prompt(
-    system: str,
-    messages: tuple[Message, ...] | list[Message],
-    template: str,
-    bos_token: str,
-    eos_token: str,
-) -> str:
-    import jinja2
-
-    chat = [{"role": m.role, "content": m.content} for m in messages]
-
-    def render(turns: list[dict[str, str]]) -> str:
-        text: str = _compile_template(template).render(
-            messages=turns, add_generation_prompt=True, bos_token=bos_token, eos_token=eos_token
-        )
-        return text
-
-    try:
-        if not system.strip():
-            return render(chat)
-        try:
-            text = render([{"role": "system", "content": system}, *chat])
-            if system.strip() in text:
-                return text
-        except _TemplateRaised:
-            pass
-        first = next(i for i, t in enumerate(chat) if t["role"] == "user")
-        merged = [dict(t) for t in chat]
-        merged[first]["content"] = f"{system.strip()}\n\n{merged[first]['content']}"
-        return render(merged)
-    except (jinja2.TemplateError, _TemplateRaised) as exc:
-        raise ConfigError(
-            f"local model: the GGUF chat template failed to render ({exc}); "
-            "use a GGUF with a standard chat template"
-        ) from exc
 
 
 # --------------------------------------------------------------------------- model files
@@ -354,6 +240,17 @@ def _token_text(llm: Llama, token: int) -> str:
     if token < 0:
         return ""
     return bytes(llm.detokenize([token], special=True)).decode("utf-8", "replace")
+
+
+@atexit.register
+def _close_at_exit() -> None:
+    # Close models while the interpreter is whole: Llama.__del__ at teardown finds its
+    # module globals gone and prints an ignored TypeError.
+    with _models_lock:
+        for loaded in _models.values():
+            loaded.executor.shutdown(wait=True)
+            loaded.llm.close()
+        _models.clear()
 
 
 def clear_local_models() -> None:

@@ -80,6 +80,8 @@ def notebook_copy(folder: Path) -> Path:
     """The playground notebook with a parameters cell injected after its own, as papermill
     does, so it reads the repository's data and writes only into ``folder``."""
     nb = json.loads(NOTEBOOK.read_text(encoding="utf-8"))
+    # The playground offers every variant in agents_dir and saves new ones there: a copy.
+    shutil.copytree(ROOT / "data" / "agents", folder / "agents")
     params = {"seed_agent": str(ROOT / "data/agents/python-pro-backend.md"),
               "agents_dir": str(folder / "agents"),
               "tasks_file": str(ROOT / "data/tasks/backend.yaml"),
@@ -125,7 +127,6 @@ def lab(tmp_path: Path) -> Iterator[Lab]:
     pytest.importorskip("playwright.sync_api")
     pytest.importorskip("jupyterlab")
     notebook = notebook_copy(tmp_path)
-    (tmp_path / "agents").mkdir()
     home = tmp_path / "jupyter"
     write_settings(home / "settings")
     port = free_port()
