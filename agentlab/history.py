@@ -20,15 +20,14 @@ def list_runs(db: Path | str = DEFAULT_DB) -> pd.DataFrame:
     import pandas as pd
 
     with Store(db) as store:
+        counts = store.counts()
         rows = []
         for rec in store.runs():
-            results = store.results(rec.id)
-            variants, tasks = store.snapshots(rec.id)
+            cells, errors, variants, tasks = counts.get(rec.id, (0, 0, 0, 0))
             rows.append({"id": rec.id, "name": rec.name, "status": rec.status,
-                         "variants": len(variants), "tasks": len(tasks),
-                         "cells": len(results), "errors": sum(1 for r in results if not r.ok),
-                         "provider": rec.config.get("provider"), "created": rec.created,
-                         "updated": rec.updated})
+                         "variants": variants, "tasks": tasks, "cells": cells,
+                         "errors": errors, "provider": rec.config.get("provider"),
+                         "created": rec.created, "updated": rec.updated})
     return pd.DataFrame(rows, columns=["id", "name", "status", "variants", "tasks", "cells",
                                        "errors", "provider", "created", "updated"])
 

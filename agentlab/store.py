@@ -217,6 +217,17 @@ class Store:
             f"SELECT {', '.join(_RESULT_COLUMNS)} FROM results WHERE run_id = ?", (run_id,))
         return [_row_to_result(r) for r in rows]
 
+    def counts(self) -> dict[str, tuple[int, ...]]:
+        """Per run: (cells, failed cells, variants, tasks), without loading any result."""
+        def per_run(sql: str) -> dict[str, tuple[int, ...]]:
+            return {row[0]: tuple(row[1:]) for row in self._db.execute(sql)}
+
+        results = per_run("SELECT run_id, count(*), count(error) FROM results GROUP BY run_id")
+        variants = per_run("SELECT run_id, count(*) FROM run_variants GROUP BY run_id")
+        tasks = per_run("SELECT run_id, count(*) FROM run_tasks GROUP BY run_id")
+        return {rid: (*results.get(rid, (0, 0)), *variants.get(rid, (0,)), *tasks.get(rid, (0,)))
+                for (rid,) in self._db.execute("SELECT id FROM runs")}
+
     def cached(self, keys: Iterable[str]) -> dict[str, CellResult]:
         """Successful results for any of ``keys``, from any run (newest wins)."""
         found: dict[str, CellResult] = {}
