@@ -315,6 +315,12 @@ async def execute_async(
             store.close()
 
 
+def _copy_for(answer: CellResult, cell: Cell) -> CellResult:
+    """An answer to the same request, filed under another cell (a cache hit)."""
+    return replace(answer, variant=cell.variant.name, variant_hash=cell.variant.content_hash,
+                   task_id=cell.task.id, repeat=cell.repeat, cached=True)
+
+
 def _prefill(cells: list[Cell], store: Store, rid: str, refresh: bool
              ) -> dict[int, CellResult]:
     """Results already in this run (resume) or in the cache, by cell index."""
@@ -332,12 +338,40 @@ def _prefill(cells: list[Cell], store: Store, rid: str, refresh: bool
     for i in missing:
         c = cells[i]
         if c.cache_key in cached:
-            found[i] = replace(cached[c.cache_key], variant=c.variant.name,
-                               variant_hash=c.variant.content_hash, task_id=c.task.id,
-                               repeat=c.repeat, cached=True)
+            found[i] = _copy_for(cached[c.cache_key], c)
             copies.append(found[i])
     store.put_many(rid, copies)
     return found
+
+
+def _unique(todo: list[int], cells: list[Cell]) -> tuple[list[int], dict[int, list[int]]]:
+    """Cells to send, and for each the later cells whose request is identical.
+
+    Two variants can make the same request (the same prompt on a provider that ignores
+    their ``model:``, say): it is sent once and the answer copied, as a cache hit.
+    """
+    first: dict[str, int] = {}
+    twins: dict[int, list[int]] = {}
+    for i in todo:
+        leader = first.setdefault(cells[i].cache_key, i)
+        if leader != i:
+            twins.setdefault(leader, []).append(i)
+    return [i for i in todo if first[cells[i].cache_key] == i], twins
+
+
+def _copy_twins(twins: dict[int, list[int]], cells: list[Cell],
+                found: dict[int, CellResult], store: Store, rid: str) -> int:
+    """Give twins their leader's answer (when it succeeded); returns how many."""
+    copies: list[CellResult] = []
+    for leader, group in twins.items():
+        answer = found.get(leader)
+        if answer is None or not answer.ok:
+            continue
+        for i in group:
+            found[i] = _copy_for(answer, cells[i])
+            copies.append(found[i])
+    store.put_many(rid, copies)
+    return len(copies)
 
 
 async def _execute(cells: list[Cell], variants: Sequence[Agent], tasks: Sequence[Task],
@@ -349,7 +383,7 @@ async def _execute(cells: list[Cell], variants: Sequence[Agent], tasks: Sequence
                      for v in variants],
                     [(t.id, t.snapshot()) for t in tasks])
     found = _prefill(cells, store, rid, refresh)
-    todo = [i for i in range(len(cells)) if i not in found]
+    todo, twins = _unique([i for i in range(len(cells)) if i not in found], cells)
     budget_state = _Budget(budget, table)
     if todo and budget is not None and budget_state.worst_case(cells[todo[0]]) > budget:
         raise BudgetExceededError(f"budget ${budget:.2f} is below one call's worst case "
@@ -376,6 +410,9 @@ async def _execute(cells: list[Cell], variants: Sequence[Agent], tasks: Sequence
         log.warning("agentlab: run %s interrupted; finished cells are saved, run it again "
                     "to complete the rest", rid)
     finally:
+        copied = _copy_twins(twins, cells, found, store, rid)
+        if copied:
+            bar.update(copied)
         bar.close()
     if state.stop_reason:
         status = f"stopped: {state.stop_reason}"

@@ -285,3 +285,14 @@ def test_default_max_tokens_depends_on_provider(fake_api: FakeAnthropic, tmp_pat
     al.run(variants()[:1], tasks(1), provider=provider(fake_api), db=tmp_path / "r.sqlite",
            progress=False)
     assert fake_api.bodies()[0]["max_tokens"] == 2048
+
+
+def test_identical_requests_are_sent_once(fake_api: FakeAnthropic, tmp_path: Path) -> None:
+    base = variants()[0]
+    twin = base.renamed("twin")  # same prompt and model: the same request
+    run = al.run([base, twin], tasks(3), provider=provider(fake_api), db=tmp_path / "r.sqlite",
+                 progress=False)
+    assert fake_api.request_count == 3 and run.requests_sent == 3
+    assert len(run.results) == 6 and [r.cached for r in run.results] == [False] * 3 + [True] * 3
+    assert [r.text for r in run.results[:3]] == [r.text for r in run.results[3:]]
+    assert {r.variant for r in run.results[3:]} == {"twin"}
