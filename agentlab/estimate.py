@@ -42,13 +42,16 @@ def approx_tokens(text: str) -> int:
     return int(len(text) / CHARS_PER_TOKEN) + 1
 
 
-async def _online_count(system: str, user: str, model: str) -> int:
+async def _online_counts(prompts: list[tuple[str, str, str]]) -> list[int]:
+    """Count (system, user turn, model) prompts with one client, concurrently."""
     from .anthropic_provider import AnthropicProvider
     from .provider import Message
 
     provider = AnthropicProvider()
     try:
-        return await provider.count_tokens(system, (Message("user", user),), model)
+        return list(await asyncio.gather(*(
+            provider.count_tokens(system, (Message("user", user),), model)
+            for system, user, model in prompts)))
     finally:
         await provider.aclose()
 
@@ -72,17 +75,20 @@ def estimate_cost(variants: Sequence[Agent], tasks: Sequence[Task], *, repeats: 
     Returns:
         One estimate per variant, then a ``TOTAL`` row. Cost is ``None`` for unknown prices.
     """
+    from .runner import run_sync
+
     table = table or ModelTable()
+    models = [choose_model(model, v.model, default_model, table) for v in variants]
+    prompts = [(v.body, t.user_message(), m) for v, m in zip(variants, models, strict=True)
+               for t in tasks]
+    if online:  # run_sync also works inside Jupyter's running event loop
+        counts = run_sync(lambda: _online_counts(prompts))
+    else:
+        counts = [approx_tokens(system) + approx_tokens(user) + FRAMING_TOKENS
+                  for system, user, _ in prompts]
     rows: list[CostEstimate] = []
-    for variant in variants:
-        model_id = choose_model(model, variant.model, default_model, table)
-        tokens = 0
-        for task in tasks:
-            if online:
-                tokens += asyncio.run(_online_count(variant.body, task.user_message(), model_id))
-            else:
-                tokens += (approx_tokens(variant.body) + approx_tokens(task.user_message())
-                           + FRAMING_TOKENS)
+    for n, (variant, model_id) in enumerate(zip(variants, models, strict=True)):
+        tokens = sum(counts[n * len(tasks) : (n + 1) * len(tasks)])
         calls = len(tasks) * repeats
         cost = table.cost(model_id, tokens * repeats, output_tokens * calls)
         rows.append(CostEstimate(variant.name, model_id, calls, tokens * repeats,

@@ -77,5 +77,5 @@ def open_run(run_id: str | None = None, db: Path | str = DEFAULT_DB) -> Run:
         results = sorted(store.results(rec.id),
                          key=lambda r: (*order.get((r.variant, r.task_id), (1 << 30, 0)),
                                         r.repeat))
-        provider = str(rec.config.get("provider", "")).split("@")[0]
+        provider = str(rec.config.get("provider_name") or rec.config.get("provider", ""))
         return Run(rec.id, agents, task_list, tuple(results), rec.status, store.path, provider)

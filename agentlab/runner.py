@@ -306,7 +306,9 @@ async def execute_async(
     try:
         return await _execute(cell_list, variants, tasks, rid, name, provider, store, table,
                               concurrency=concurrency, refresh=refresh, budget=budget_usd,
-                              progress=progress, config=config or {"provider": provider.name})
+                              progress=progress,
+                              config={"provider": provider_namespace(provider), **(config or {}),
+                                      "provider_name": provider.name})
     finally:
         closer = getattr(provider, "aclose", None)
         if closer is not None:

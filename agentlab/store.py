@@ -182,11 +182,12 @@ class Store:
         Raises:
             StoreError: No run, or several, match.
         """
-        matches = [r for r in self.runs() if r.id == run_id or (r.name == run_id)]
+        runs = self.runs()
+        matches = [r for r in runs if r.id == run_id or r.name == run_id]
         if not matches:
-            matches = [r for r in self.runs() if r.id.startswith(run_id)]
+            matches = [r for r in runs if r.id.startswith(run_id)]
         if len(matches) != 1:
-            known = ", ".join(r.id for r in self.runs()[:5]) or "none"
+            known = ", ".join(r.id for r in runs[:5]) or "none"
             what = "no run" if not matches else "several runs"
             raise StoreError(f"{self.path}: {what} match {run_id!r} (recent: {known})")
         return matches[0]

@@ -296,3 +296,21 @@ def test_identical_requests_are_sent_once(fake_api: FakeAnthropic, tmp_path: Pat
     assert len(run.results) == 6 and [r.cached for r in run.results] == [False] * 3 + [True] * 3
     assert [r.text for r in run.results[:3]] == [r.text for r in run.results[3:]]
     assert {r.variant for r in run.results[3:]} == {"twin"}
+
+
+class _Echo:
+    """A provider whose cache identity carries a model and build, like the local one."""
+
+    name = "echo"
+    cache_namespace = "echo:tiny-model@build1"
+
+    async def complete(self, request: al.Request) -> al.Response:
+        return al.Response(text=request.messages[0].content, model="echo", input_tokens=1,
+                           output_tokens=1, stop_reason="end_turn", latency_s=0.0)
+
+
+def test_reopened_run_names_its_provider(tmp_path: Path) -> None:
+    db = tmp_path / "r.sqlite"
+    run = al.run(variants(), tasks(1), provider=_Echo(), db=db, progress=False)
+    assert run.provider == al.open_run(run.id, db).provider == "echo"
+    assert al.list_runs(db).loc[0, "provider"] == "echo:tiny-model@build1"
