@@ -17,7 +17,7 @@ REPEATS ?= 1
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[local,dev]'
+	$(PY) -m pip install --quiet -e '.[local,agent,dev]'
 	touch $(STAMP)
 
 setup: $(STAMP)

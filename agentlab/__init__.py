@@ -41,26 +41,42 @@ _LAZY: dict[str, str] = {
     "load_tasks": "tasks",
     "tasks_from_examples": "tasks",
     "select_tasks": "tasks",
-    "ModelTable": "models",
-    "Price": "models",
-    "GenerationOptions": "provider",
-    "Message": "provider",
-    "Request": "provider",
-    "Response": "provider",
-    "Provider": "provider",
-    "CallError": "provider",
-    "run": "runner",
-    "run_async": "runner",
-    "Run": "runner",
-    "plan": "runner",
-    "Store": "store",
-    "CellResult": "store",
-    "open_run": "history",
-    "list_runs": "history",
-    "estimate_cost": "estimate",
-    "length_metrics": "results",
+    "ModelTable": "providers",
+    "Price": "providers",
+    "GenerationOptions": "providers",
+    "Message": "providers",
+    "Request": "providers",
+    "Response": "providers",
+    "Provider": "providers",
+    "BaseProvider": "providers",
+    "CallError": "providers",
     "select_provider": "providers",
     "default_max_tokens": "providers",
+    "run": "runs",
+    "run_async": "runs",
+    "Run": "runs",
+    "plan": "runs",
+    "Store": "runs",
+    "CellResult": "runs",
+    "open_run": "runs",
+    "list_runs": "runs",
+    "estimate_cost": "runs",
+    "length_metrics": "runs",
+}
+
+# Subpackages reachable as attributes (``al.stats``); ``charts`` and ``widgets`` are
+# short names for the two view modules notebooks use most.
+_SUBMODULES: dict[str, str] = {
+    "agents": "agents",
+    "providers": "providers",
+    "runs": "runs",
+    "scoring": "scoring",
+    "stats": "stats",
+    "views": "views",
+    "testing": "testing",
+    "charts": "views.charts",
+    "widgets": "views.widgets",
+    "report": "views.report",
 }
 
 __all__ = [
@@ -69,6 +85,7 @@ __all__ = [
     "AgentFileErrors",
     "AgentlabError",
     "AuthenticationError",
+    "BaseProvider",
     "BudgetExceededError",
     "CallError",
     "CellResult",
@@ -88,11 +105,10 @@ __all__ = [
     "Task",
     "TaskFileError",
     "__version__",
+    "agents",
     "charts",
     "default_max_tokens",
     "estimate_cost",
-    "graders",
-    "judge",
     "length_metrics",
     "list_runs",
     "load_agent",
@@ -100,23 +116,26 @@ __all__ = [
     "load_tasks",
     "open_run",
     "plan",
+    "providers",
     "report",
     "run",
     "run_async",
+    "runs",
+    "scoring",
     "select_provider",
     "select_tasks",
     "stats",
     "tasks_from_examples",
+    "testing",
+    "views",
     "widgets",
 ]
 
 
-_SUBMODULES = ("charts", "graders", "judge", "report", "stats", "widgets")
-
 
 def __getattr__(name: str) -> Any:
     if name in _SUBMODULES:
-        return importlib.import_module(f".{name}", __name__)
+        return importlib.import_module(f".{_SUBMODULES[name]}", __name__)
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'agentlab' has no attribute {name!r}")
@@ -130,13 +149,32 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from . import agents, providers, runs, scoring, stats, testing, views
     from .agents import Agent, load_agent, load_agents
-    from .estimate import estimate_cost
-    from .history import list_runs, open_run
-    from .models import ModelTable, Price
-    from .provider import CallError, GenerationOptions, Message, Provider, Request, Response
-    from .providers import default_max_tokens, select_provider
-    from .results import length_metrics
-    from .runner import Run, plan, run, run_async
-    from .store import CellResult, Store
+    from .providers import (
+        BaseProvider,
+        CallError,
+        GenerationOptions,
+        Message,
+        ModelTable,
+        Price,
+        Provider,
+        Request,
+        Response,
+        default_max_tokens,
+        select_provider,
+    )
+    from .runs import (
+        CellResult,
+        Run,
+        Store,
+        estimate_cost,
+        length_metrics,
+        list_runs,
+        open_run,
+        plan,
+        run,
+        run_async,
+    )
     from .tasks import Task, load_tasks, select_tasks, tasks_from_examples
+    from .views import charts, report, widgets

@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import AgentlabError
+from agentlab.errors import AgentlabError
 
 if TYPE_CHECKING:
-    from .tasks import Task
+    from agentlab.tasks import Task
 
 DEFAULT_AGENTS = Path("data/agents")
 DEFAULT_TASKS = Path("data/tasks/backend.yaml")
@@ -34,8 +34,8 @@ def _print_table(rows: list[dict[str, object]]) -> None:
 
 def cmd_agents(args: argparse.Namespace) -> int:
     """List and validate agent files; report every error at once."""
-    from .agents import load_agents
-    from .errors import AgentFileErrors
+    from agentlab.agents._agent import load_agents
+    from agentlab.errors import AgentFileErrors
 
     try:
         agents = load_agents(args.paths or [DEFAULT_AGENTS], collect_errors=True)
@@ -54,8 +54,8 @@ def cmd_agents(args: argparse.Namespace) -> int:
 
 
 def _tasks(args: argparse.Namespace) -> list[Task]:
-    from .agents import load_agents
-    from .tasks import load_tasks, select_tasks, tasks_from_examples
+    from agentlab.agents._agent import load_agents
+    from agentlab.tasks import load_tasks, select_tasks, tasks_from_examples
 
     tasks = load_tasks(*(args.tasks or [DEFAULT_TASKS]))
     if getattr(args, "examples", False):
@@ -76,11 +76,11 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run variants × tasks and print a per-variant summary."""
-    from .agents import load_agents
-    from .provider import GenerationOptions
-    from .providers import default_max_tokens, select_provider
-    from .report import pick_baseline
-    from .runner import run
+    from agentlab.agents._agent import load_agents
+    from agentlab.providers._registry import default_max_tokens, select_provider
+    from agentlab.providers.base import GenerationOptions
+    from agentlab.runs._runner import run
+    from agentlab.stats import pick_baseline
 
     agents = load_agents(args.agents or [DEFAULT_AGENTS])
     if args.variant:
@@ -99,9 +99,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     summary = result.summary()
     baseline = args.baseline or pick_baseline([a.name for a in agents])
     if args.score:
-        from .graders import score_dataframe
-        from .report import compact_summary
-        from .stats import summary as stats_summary
+        from agentlab.scoring._score import score_dataframe
+        from agentlab.stats import summary as stats_summary
+        from agentlab.views.report import compact_summary
 
         df = score_dataframe(df, tasks=tasks)
         summary = compact_summary(stats_summary(df, baseline=baseline))
@@ -110,7 +110,7 @@ def cmd_run(args: argparse.Namespace) -> int:
           f"{result.errors} errors, {result.requests_sent} sent to {result.provider}; "
           f"results in {result.store_path}")
     if args.out:
-        from .report import write_report
+        from agentlab.views.report import write_report
 
         files = write_report(df, args.out, baseline=baseline, run_id=result.id)
         print(f"wrote {len(files)} files to {args.out} (summary.md, results.csv, charts)")
@@ -119,7 +119,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_runs(args: argparse.Namespace) -> int:
     """List stored runs."""
-    from .history import list_runs
+    from agentlab.runs._history import list_runs
 
     df = list_runs(args.db)
     print(df.to_string(index=False) if len(df) else f"no runs in {args.db}")
@@ -128,8 +128,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Export one run's results as CSV, JSONL or Parquet."""
-    from .errors import MissingDependencyError
-    from .history import open_run
+    from agentlab.errors import MissingDependencyError
+    from agentlab.runs._history import open_run
 
     df = open_run(args.run, args.db).to_dataframe()
     fmt = args.format or (Path(args.output).suffix.lstrip(".") if args.output else "csv")
@@ -142,7 +142,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         try:
             df.to_parquet(target, index=False)
         except ImportError as exc:
-            raise MissingDependencyError("pyarrow", "parquet") from exc
+            raise MissingDependencyError("pyarrow") from exc
     else:
         raise AgentlabError(f"unknown export format {fmt!r}; use csv, jsonl or parquet")
     print(f"wrote {len(df)} rows to {target}")
@@ -151,16 +151,16 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Score a stored run and print the statistics summary."""
-    from .graders import score_dataframe
-    from .history import open_run
-    from .report import compact_summary, pick_baseline
-    from .stats import summary
+    from agentlab.runs._history import open_run
+    from agentlab.scoring._score import score_dataframe
+    from agentlab.stats import pick_baseline, summary
+    from agentlab.views.report import compact_summary
 
     stored = open_run(args.run, args.db)
     df = score_dataframe(stored.to_dataframe(), tasks=stored.tasks)
     baseline = args.baseline or pick_baseline([v.name for v in stored.variants])
     if args.judge:
-        from .judge import judge
+        from agentlab.scoring.judge import judge
 
         df = judge(df, stored.tasks, judge_model=args.judge_model, db=args.db)
     table = summary(df, baseline=baseline)
@@ -175,8 +175,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_estimate(args: argparse.Namespace) -> int:
     """Estimate tokens and cost before a run."""
-    from .agents import load_agents
-    from .estimate import estimate_cost
+    from agentlab.agents._agent import load_agents
+    from agentlab.runs._estimate import estimate_cost
 
     tasks = _tasks(args)
     rows = estimate_cost(load_agents(args.agents or [DEFAULT_AGENTS]), tasks,

@@ -6,6 +6,7 @@ Every error derives from one root, so callers (the CLI, a notebook) can catch
     AgentlabError
     ├── AgentFileError        an agent .md file is malformed (file, line, field, fix)
     ├── TaskFileError         a task file is malformed (file, task id, field)
+    │   └── EvalSetError      a routing eval set is malformed (file, query id, field)
     ├── ConfigError           a bad argument or setting: unknown model, bad option
     ├── MissingDependencyError an optional extra is not installed (names the pip command)
     ├── ProviderError         a model call failed in a way the whole run must know about
@@ -75,7 +76,10 @@ class TaskFileError(AgentlabError):
         path: The task file at fault.
         task_id: The task at fault, when known.
         field: The field at fault, when known.
+        line: The 1-based line where the problem is, when known.
     """
+
+    item = "task"  # what ``task_id`` names, in the message
 
     def __init__(
         self,
@@ -84,17 +88,25 @@ class TaskFileError(AgentlabError):
         path: Path | str | None = None,
         task_id: str | None = None,
         field: str | None = None,
+        line: int | None = None,
     ) -> None:
         self.path = Path(path) if path is not None else None
         self.task_id = task_id
         self.field = field
+        self.line = line
         parts = []
         if task_id is not None:
-            parts.append(f"task {task_id!r}")
+            parts.append(f"{self.item} {task_id!r}")
         if field is not None:
             parts.append(f"field {field!r}")
         scope = (", ".join(parts) + ": ") if parts else ""
-        super().__init__(f"{_where(path)}{scope}{message}")
+        super().__init__(f"{_where(path, line)}{scope}{message}")
+
+
+class EvalSetError(TaskFileError):
+    """A routing eval set cannot be loaded (file, query id, field)."""
+
+    item = "query"
 
 
 class ConfigError(AgentlabError):
@@ -104,11 +116,10 @@ class ConfigError(AgentlabError):
 class MissingDependencyError(AgentlabError):
     """An optional dependency is missing; the message names the pip command."""
 
-    def __init__(self, module: str, extra: str) -> None:
-        super().__init__(
-            f"{module} is not installed; run: pip install 'agentlab[{extra}]' "
-            f"(or pip install {module})"
-        )
+    def __init__(self, module: str, extra: str | None = None) -> None:
+        fix = (f"pip install 'agentlab[{extra}]' (or pip install {module})" if extra
+               else f"pip install {module}")
+        super().__init__(f"{module} is not installed; run: {fix}")
 
 
 class ProviderError(AgentlabError):

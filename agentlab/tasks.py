@@ -7,7 +7,7 @@ A task file is YAML (a list of tasks, or a mapping with a ``tasks:`` list) or JS
       prompt: Add an endpoint that filters orders by status and date range.
       context: {path: context/orders_api.py}   # or inline text
       tags: [endpoint, fastapi]
-      checks:                                   # graders, see agentlab.graders
+      checks:                                   # graders, see agentlab.scoring
         - {type: contains, value: [Depends], weight: 1}
       rubric: The answer reuses the module's existing session dependency.
 """
@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .errors import TaskFileError
+from agentlab.errors import TaskFileError
 
 if TYPE_CHECKING:
-    from .agents import Agent
+    from agentlab.agents._agent import Agent
 
 _LANGUAGES = {".py": "python", ".sql": "sql", ".toml": "toml", ".yaml": "yaml", ".yml": "yaml",
               ".json": "json", ".ts": "typescript", ".js": "javascript", ".md": "markdown"}
@@ -42,7 +42,7 @@ class Task:
         context: Existing code or text given to the model with the prompt, if any.
         context_name: The context file's name (for the fenced block), if it came from a file.
         tags: Free-form labels for filtering.
-        checks: Grader specs (see :mod:`agentlab.graders`), kept as written.
+        checks: Grader specs (see :mod:`agentlab.scoring`), kept as written.
         rubric: Rubric text for the LLM judge, if any.
         source: The file it was loaded from (``None`` for tasks built in code).
     """
@@ -150,8 +150,8 @@ def _build(raw: object, path: Path, index: int, line: int | None) -> Task:
 
 
 def _validate_checks(model: TaskModel, path: Path) -> None:
-    from .errors import ConfigError
-    from .graders import make_grader
+    from agentlab.errors import ConfigError
+    from agentlab.scoring._score import make_grader
 
     for n, check in enumerate(model.checks):
         try:
@@ -204,14 +204,17 @@ def load_tasks(*paths: Path | str | Iterable[Path | str]) -> list[Task]:
 
 
 def tasks_from_examples(*agents: Agent) -> list[Task]:
-    """Turn the user turns of agents' ``<example>`` blocks into tasks.
+    """Turn the user turns of agents' worked examples into tasks.
 
-    Ids are ``<agent>-example-<n>`` (1-based). Only the user turn is sent: the example's
-    "Context:" line describes the situation for Claude Code's router, not for the agent.
+    The examples are the ``<example>`` blocks of the description or, when it has none (the
+    newer style, flat prose in ``description``), the items of a "When to invoke" or
+    "Examples" section of the body (:attr:`Agent.scenarios`). Ids are
+    ``<agent>-example-<n>`` (1-based). Only the user turn is sent: the example's "Context:"
+    line describes the situation for Claude Code's router, not for the agent.
     """
     tasks: list[Task] = []
     for agent in agents:
-        for n, example in enumerate(agent.examples, 1):
+        for n, example in enumerate(agent.scenarios, 1):
             if example.user:
                 tasks.append(Task(id=f"{agent.name}-example-{n}", prompt=example.user,
                                   tags=("example",)))
@@ -225,7 +228,7 @@ def select_tasks(tasks: Iterable[Task], *, ids: Iterable[str] = (),
     Raises:
         ConfigError: An id or tag matches no task (a typo would silently run fewer tasks).
     """
-    from .errors import ConfigError
+    from agentlab.errors import ConfigError
 
     pool = list(tasks)
     wanted_ids, wanted_tags = set(ids), set(tags)

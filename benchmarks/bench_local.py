@@ -19,9 +19,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from agentlab.agents import load_agent
-from agentlab.local import DEFAULT_TOP_K, LocalProvider, resolve_local_model
-from agentlab.provider import GenerationOptions, Message, Request, Response
+from agentlab.agents._agent import load_agent
+from agentlab.providers.base import GenerationOptions, Message, Request, Response
+from agentlab.providers.local import DEFAULT_TOP_K, LocalProvider, resolve_local_model
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_AGENT = ROOT / "data" / "agents" / "python-pro-backend.md"

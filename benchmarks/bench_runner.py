@@ -2,7 +2,7 @@
 
 (a) ``agentlab.run`` and (b) a bare ``AsyncAnthropic`` + one semaphore + ``gather`` loop send
 the same requests (same system blocks, messages, model and ``max_tokens``) to the loopback
-fake (``python -m agentlab.fakeapi``, its own process, so its CPU is not the client's). Each
+fake (``python -m agentlab.testing``, its own process, so its CPU is not the client's). Each
 run is a fresh child process: wall and CPU seconds cover imports and start-up. Rounds
 alternate which goes first. Target: agentlab <= 1.15x the bare loop, wall and CPU.
 
@@ -57,7 +57,7 @@ def child_agentlab(url: str, db: str, tasks: int, repeats: int, concurrency: int
     import anthropic  # noqa: F401  imported here so "work" compares like with like
 
     import agentlab as al
-    from agentlab.anthropic_provider import AnthropicProvider
+    from agentlab.providers.anthropic import AnthropicProvider
 
     variants = [al.Agent(name=n, description="bench", body=b, model="sonnet")
                 for n, b in VARIANT_BODIES.items()]
@@ -111,7 +111,7 @@ def child_bare(url: str, tasks: int, repeats: int, concurrency: int) -> dict[str
 def child_cached(url: str, db: str, tasks: int, repeats: int, copy_id: str) -> dict[str, Any]:
     """Re-run a stored experiment (all from the store); ``fill`` when copy_id is empty."""
     import agentlab as al
-    from agentlab.anthropic_provider import AnthropicProvider
+    from agentlab.providers.anthropic import AnthropicProvider
 
     variants = [al.Agent(name=n, description="bench", body=b, model="sonnet")
                 for n, b in VARIANT_BODIES.items()]
@@ -191,7 +191,7 @@ def proc_cpu(pid: int) -> float:
 
 
 def start_fake(latency: float) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen([sys.executable, "-m", "agentlab.fakeapi", "--port", "0",
+    proc = subprocess.Popen([sys.executable, "-m", "agentlab.testing", "--port", "0",
                              "--latency", str(latency)], stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     return proc, proc.stdout.readline().strip()
@@ -254,7 +254,7 @@ def canonical(body: object) -> str:
 
 
 def bench_cache(args: argparse.Namespace, tmp: Path) -> None:
-    from agentlab.fakeapi import FakeAnthropic
+    from agentlab.testing._server import FakeAnthropic
 
     tasks, repeats = sizes(args.requests_scale, 25, 20)
     n = 2 * tasks * repeats

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from agentlab.fakeapi import FakeAnthropic
+from agentlab.testing._server import FakeAnthropic
 
 
 @pytest.fixture

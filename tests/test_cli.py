@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from agentlab.cli import main
-from agentlab.fakeapi import FakeAnthropic
+from agentlab.testing._server import FakeAnthropic
 
 ROOT = Path(__file__).resolve().parents[1]
 AGENTS = ROOT / "data" / "agents"

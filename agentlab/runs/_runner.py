@@ -1,0 +1,504 @@
+"""Run variants × tasks × repeats through a provider: concurrent, cached, resumable.
+
+One async core (:func:`run_async`) and a thin sync wrapper (:func:`run`) that also
+works inside Jupyter's running event loop. Every finished cell is committed to the
+store at once; a failing cell is recorded, never raised; an interrupt keeps every
+finished result; running the same experiment again completes only missing cells.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from agentlab.errors import AuthenticationError, BudgetExceededError
+from agentlab.providers._registry import select_provider
+from agentlab.providers.base import (
+    CallError,
+    GenerationOptions,
+    Message,
+    Provider,
+    Request,
+    Response,
+)
+from agentlab.providers.models import ModelTable, choose_model
+from agentlab.runs._cachekey import cache_key, experiment_id
+from agentlab.runs._store import DEFAULT_DB, CellResult, Store
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from agentlab.agents._agent import Agent
+    from agentlab.runs._handle import RunHandle
+    from agentlab.tasks import Task
+
+log = logging.getLogger("agentlab")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One unit of work: a variant, a task, a repeat index, and the request they make."""
+
+    variant: Agent
+    task: Task
+    repeat: int
+    request: Request
+    cache_key: str
+
+
+@dataclass(frozen=True)
+class Run:
+    """A finished (or stopped) run and its results, in variant × task × repeat order.
+
+    Attributes:
+        id: Run id (stable for the same experiment, which is what makes resume work).
+        variants: The variants run.
+        tasks: The tasks run.
+        results: One result per finished cell.
+        status: ``complete``, ``interrupted``, or ``stopped: <why>``.
+        store_path: The results database.
+        provider: Provider name.
+        table: Aliases and prices used.
+    """
+
+    id: str
+    variants: tuple[Agent, ...]
+    tasks: tuple[Task, ...]
+    results: tuple[CellResult, ...]
+    status: str
+    store_path: Path
+    provider: str
+    table: ModelTable = field(default_factory=ModelTable)
+    requests_sent: int = 0
+
+    @property
+    def errors(self) -> int:
+        """Number of failed cells."""
+        return sum(1 for r in self.results if not r.ok)
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """One row per cell with tokens, latency, cost and length metrics."""
+        from agentlab.runs._results import results_dataframe
+
+        return results_dataframe(self.id, self.results, self.table)
+
+    def summary(self) -> pd.DataFrame:
+        """Per-variant totals (cells, errors, mean words, mean output tokens, cost)."""
+        from agentlab.runs._results import run_summary
+
+        return run_summary(self.to_dataframe())
+
+
+def plan(variants: Sequence[Agent], tasks: Sequence[Task], *, repeats: int,
+         model: str | None, default_model: str, options: GenerationOptions,
+         namespace: str, table: ModelTable) -> list[Cell]:
+    """Build every cell's request, in variant × task × repeat order."""
+    # Each repeat gets its own seed (seed + repeat), so seeded providers such as the local
+    # model give independent samples rather than the same answer again.
+    seeded = [replace(options, seed=(options.seed or 0) + rep) for rep in range(repeats)]
+    cells: list[Cell] = []
+    for variant in variants:
+        model_id = choose_model(model, variant.model, default_model, table)
+        for task in tasks:
+            messages = (Message("user", task.user_message()),)
+            for rep in range(repeats):
+                request = Request(system=variant.body, messages=messages, model=model_id,
+                                  options=seeded[rep])
+                cells.append(Cell(variant, task, rep, request, cache_key(request, namespace, rep)))
+    return cells
+
+
+class _Budget:
+    """Reserves a worst-case cost before each call and settles the real one after."""
+
+    def __init__(self, limit: float | None, table: ModelTable) -> None:
+        self.limit, self.table, self.spent, self.reserved = limit, table, 0.0, 0.0
+
+    def worst_case(self, cell: Cell) -> float:
+        req = cell.request
+        chars = len(req.system) + sum(len(m.content) for m in req.messages)
+        cost = self.table.cost(req.model, chars // 3 + 16, req.options.max_tokens)
+        return cost or 0.0
+
+    def reserve(self, cell: Cell) -> float | None:
+        need = self.worst_case(cell)
+        if self.limit is not None and self.spent + self.reserved + need > self.limit:
+            return None
+        self.reserved += need
+        return need
+
+    def settle(self, reserved: float, result: CellResult) -> None:
+        self.reserved -= reserved
+        self.spent += self.table.cost(result.model, result.input_tokens, result.output_tokens,
+                                      result.cache_write_tokens, result.cache_read_tokens) or 0.0
+
+
+def _from_call(cell: Cell, provider: str, outcome: Response | BaseException,
+               latency: float) -> CellResult:
+    base = CellResult(variant=cell.variant.name, variant_hash=cell.variant.content_hash,
+                      task_id=cell.task.id, repeat=cell.repeat, cache_key=cell.cache_key,
+                      model=cell.request.model, provider=provider, latency_s=latency)
+    if isinstance(outcome, BaseException):
+        kind = outcome.kind if isinstance(outcome, CallError) else "other"
+        message = " ".join(str(outcome).split()) or type(outcome).__name__
+        return replace(base, error=message, error_kind=kind)
+    calls = (json.dumps([{"name": c.name, "input": c.input} for c in outcome.tool_calls])
+             if outcome.tool_calls else "[]")
+    return replace(base, model=outcome.model, text=outcome.text,
+                   input_tokens=outcome.input_tokens, output_tokens=outcome.output_tokens,
+                   cache_write_tokens=outcome.cache_write_tokens,
+                   cache_read_tokens=outcome.cache_read_tokens, latency_s=outcome.latency_s,
+                   stop_reason=outcome.stop_reason, tool_calls=calls)
+
+
+Progress = bool | Callable[[int, int], None]
+
+
+class _Callback:
+    """A progress bar stand-in that reports ``(done, total)`` to a function."""
+
+    def __init__(self, report: Callable[[int, int], None], done: int, total: int) -> None:
+        self.report, self.done, self.total = report, done, total
+        report(done, total)
+
+    def update(self, n: int) -> None:
+        self.done += n
+        self.report(self.done, self.total)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class _Execution:
+    """State of one run while it executes (semaphore, stop flag, budget, progress)."""
+
+    def __init__(self, run_id: str, provider: Provider, store: Store, concurrency: int,
+                 budget: _Budget, progress: Any) -> None:
+        self.run_id, self.provider, self.store = run_id, provider, store
+        self.semaphore = asyncio.Semaphore(max(1, concurrency))
+        self.budget, self.progress = budget, progress
+        self.stop_reason: str | None = None
+        self.auth_error: str | None = None
+        self.sent = 0
+
+    async def cell(self, cell: Cell, index: int, found: dict[int, CellResult]) -> None:
+        """Run one cell and record its result in the store and in ``found[index]``."""
+        async with self.semaphore:
+            if self.stop_reason is not None:
+                return
+            reserved = self.budget.reserve(cell)
+            if reserved is None:
+                self.stop_reason = f"budget of ${self.budget.limit:.2f} reached"
+                return
+            self.sent += 1
+            start = time.monotonic()
+            outcome: Response | BaseException
+            try:
+                outcome = await self.provider.complete(cell.request)
+            except CallError as exc:
+                outcome = exc
+                if exc.kind == "auth":
+                    self.stop_reason, self.auth_error = "authentication failed", str(exc)
+            except Exception as exc:  # a provider bug must not abort the other cells
+                outcome = exc
+            result = _from_call(cell, self.provider.name, outcome, time.monotonic() - start)
+            self.store.put(self.run_id, result)
+            found[index] = result
+            self.budget.settle(reserved, result)
+            self.progress.update(1)
+
+
+async def run_async(
+    variants: Sequence[Agent], tasks: Sequence[Task], *, repeats: int = 1,
+    model: str | None = None, default_model: str = "sonnet",
+    provider: Provider | str | None = None, options: GenerationOptions | None = None,
+    concurrency: int = 8, db: Path | str | Store = DEFAULT_DB, refresh: bool = False,
+    budget_usd: float | None = None, progress: Progress = True, table: ModelTable | None = None,
+    name: str | None = None, run_id: str | None = None, online_aliases: bool = False,
+) -> Run:
+    """Run every variant on every task ``repeats`` times (async core).
+
+    Args:
+        variants: Agent variants; each body is sent as the system prompt.
+        tasks: Sample tasks; each becomes the user turn.
+        repeats: Samples per (variant, task).
+        model: Explicit model for every cell (wins over the variants' ``model``).
+        default_model: Used when a variant names no model (or ``inherit``).
+        provider: A provider instance, ``"anthropic"``, ``"local"``, or ``None`` to choose:
+            the Anthropic API when ``ANTHROPIC_API_KEY`` is set, else the local model.
+        options: Generation options (max tokens, temperature, seed, ...); default: the
+            provider's default ``max_tokens`` (2048 for Claude, 384 for the local model).
+        concurrency: Most calls in flight at once.
+        db: Results database path (or an open :class:`Store`).
+        refresh: Ignore the cache and call the provider for every cell.
+        budget_usd: Stop before the run could spend more than this.
+        progress: ``True`` shows a tqdm progress bar (a widget in Jupyter); a callable
+            ``(done, total)`` is called instead as cells finish (for widgets).
+        table: Model aliases and prices.
+        name: Optional human name stored with the run.
+        run_id: Force a run id (default: derived from the experiment, enabling resume).
+        online_aliases: Resolve aliases (``sonnet``...) to the newest model of each family
+            through the Models API (one request, cached per process) instead of the table.
+
+    Returns:
+        The run; ``status`` says whether it completed.
+
+    Raises:
+        AuthenticationError: The provider refused the key (finished cells are kept).
+        BudgetExceededError: ``budget_usd`` does not cover even the first cell.
+        ConfigError: Unknown provider or model setting.
+    """
+    table = table or ModelTable()
+    chosen = select_provider(provider, model)
+    options = options or GenerationOptions(max_tokens=chosen.default_max_tokens)
+    model = chosen.run_model(model)
+    if online_aliases:
+        table = table.with_aliases(await chosen.latest_model_ids())
+    namespace = chosen.cache_namespace
+    cells = plan(variants, tasks, repeats=repeats, model=model, default_model=default_model,
+                 options=options, namespace=namespace, table=table)
+    config = {"repeats": repeats, "model": model, "default_model": default_model,
+              "provider": namespace, "options": options.__dict__, "concurrency": concurrency}
+    return await execute_async(cells, provider=chosen, db=db, run_id=run_id, name=name,
+                               concurrency=concurrency, refresh=refresh, budget_usd=budget_usd,
+                               progress=progress, table=table, config=config)
+
+
+def make_cell(variant: Agent, task: Task, repeat: int, request: Request,
+              provider: Provider) -> Cell:
+    """Build a cell for an arbitrary request (used by the LLM judge)."""
+    return Cell(variant, task, repeat, request,
+                cache_key(request, provider.cache_namespace, repeat))
+
+
+async def execute_async(
+    cells: Sequence[Cell], *, provider: Provider, db: Path | str | Store = DEFAULT_DB,
+    run_id: str | None = None, name: str | None = None, concurrency: int = 8,
+    refresh: bool = False, budget_usd: float | None = None, progress: Progress = True,
+    table: ModelTable | None = None, config: dict[str, Any] | None = None,
+) -> Run:
+    """Execute planned cells with caching, resume and storage (the core of :func:`run_async`).
+
+    Args:
+        cells: Cells from :func:`plan` or :func:`make_cell`.
+        provider: The provider the cells' cache keys were made for.
+        db: Results database path (or an open :class:`Store`).
+        run_id: Force a run id (default: derived from the cells).
+        name: Optional human name stored with the run.
+        concurrency: Most calls in flight at once.
+        refresh: Ignore the cache.
+        budget_usd: Stop before the run could spend more than this.
+        progress: A tqdm bar (``True``), none (``False``), or a ``(done, total)`` callback.
+        table: Model aliases and prices.
+        config: Settings stored with the run.
+
+    Returns:
+        The run.
+    """
+    table = table or ModelTable()
+    cell_list = list(cells)
+    variants = list({c.variant.name: c.variant for c in cell_list}.values())
+    tasks = list({c.task.id: c.task for c in cell_list}.values())
+    rid = run_id or experiment_id([c.cache_key for c in cell_list])
+    store = db if isinstance(db, Store) else Store(db)
+    try:
+        return await _execute(cell_list, variants, tasks, rid, name, provider, store, table,
+                              concurrency=concurrency, refresh=refresh, budget=budget_usd,
+                              progress=progress,
+                              config={"provider": provider.cache_namespace, **(config or {}),
+                                      "provider_name": provider.name})
+    finally:
+        await provider.aclose()  # the SDK's connections belong to this event loop
+        if not isinstance(db, Store):
+            store.close()
+
+
+def _copy_for(answer: CellResult, cell: Cell) -> CellResult:
+    """An answer to the same request, filed under another cell (a cache hit)."""
+    return replace(answer, variant=cell.variant.name, variant_hash=cell.variant.content_hash,
+                   task_id=cell.task.id, repeat=cell.repeat, cached=True)
+
+
+def _prefill(cells: list[Cell], store: Store, rid: str, refresh: bool
+             ) -> dict[int, CellResult]:
+    """Results already in this run (resume) or in the cache, by cell index."""
+    if refresh:
+        return {}
+    done = {(r.variant, r.task_id, r.repeat): r for r in store.results(rid) if r.ok}
+    found: dict[int, CellResult] = {}
+    for i, c in enumerate(cells):
+        previous = done.get((c.variant.name, c.task.id, c.repeat))
+        if previous is not None and previous.cache_key == c.cache_key:
+            found[i] = previous
+    missing = [i for i in range(len(cells)) if i not in found]
+    cached = store.cached(cells[i].cache_key for i in missing)
+    copies: list[CellResult] = []
+    for i in missing:
+        c = cells[i]
+        if c.cache_key in cached:
+            found[i] = _copy_for(cached[c.cache_key], c)
+            copies.append(found[i])
+    store.put_many(rid, copies)
+    return found
+
+
+def _unique(todo: list[int], cells: list[Cell]) -> tuple[list[int], dict[int, list[int]]]:
+    """Cells to send, and for each the later cells whose request is identical.
+
+    Two variants can make the same request (the same prompt on a provider that ignores
+    their ``model:``, say): it is sent once and the answer copied, as a cache hit.
+    """
+    first: dict[str, int] = {}
+    twins: dict[int, list[int]] = {}
+    for i in todo:
+        leader = first.setdefault(cells[i].cache_key, i)
+        if leader != i:
+            twins.setdefault(leader, []).append(i)
+    return [i for i in todo if first[cells[i].cache_key] == i], twins
+
+
+def _copy_twins(twins: dict[int, list[int]], cells: list[Cell],
+                found: dict[int, CellResult], store: Store, rid: str) -> int:
+    """Give twins their leader's answer (when it succeeded); returns how many."""
+    copies: list[CellResult] = []
+    for leader, group in twins.items():
+        answer = found.get(leader)
+        if answer is None or not answer.ok:
+            continue
+        for i in group:
+            found[i] = _copy_for(answer, cells[i])
+            copies.append(found[i])
+    store.put_many(rid, copies)
+    return len(copies)
+
+
+async def _execute(cells: list[Cell], variants: Sequence[Agent], tasks: Sequence[Task],
+                   rid: str, name: str | None, provider: Provider, store: Store,
+                   table: ModelTable, *, concurrency: int, refresh: bool,
+                   budget: float | None, progress: Progress, config: dict[str, Any]) -> Run:
+    store.begin_run(rid, name, config,
+                    [(v.name, v.content_hash, {"frontmatter": v.frontmatter(), "body": v.body})
+                     for v in variants],
+                    [(t.id, t.snapshot()) for t in tasks])
+    found = _prefill(cells, store, rid, refresh)
+    todo, twins = _unique([i for i in range(len(cells)) if i not in found], cells)
+    budget_state = _Budget(budget, table)
+    if todo and budget is not None and budget_state.worst_case(cells[todo[0]]) > budget:
+        raise BudgetExceededError(f"budget ${budget:.2f} is below one call's worst case "
+                                  f"(${budget_state.worst_case(cells[todo[0]]):.4f})")
+    bar: Any
+    if callable(progress):
+        bar = _Callback(progress, len(found), len(cells))
+    elif progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(cells), initial=len(found), unit="cell", desc=f"run {rid[:8]}")
+    else:
+        bar = _Callback(lambda done, total: None, len(found), len(cells))
+    state = _Execution(rid, provider, store, concurrency, budget_state, bar)
+    status = "complete"
+    try:
+        jobs = [asyncio.ensure_future(state.cell(cells[i], i, found)) for i in todo]
+        await asyncio.gather(*jobs)
+    except asyncio.CancelledError:
+        status = "interrupted"
+        for job in jobs:
+            job.cancel()
+        await asyncio.gather(*jobs, return_exceptions=True)
+        log.warning("agentlab: run %s interrupted; finished cells are saved, run it again "
+                    "to complete the rest", rid)
+    finally:
+        copied = _copy_twins(twins, cells, found, store, rid)
+        if copied:
+            bar.update(copied)
+        bar.close()
+    if state.stop_reason:
+        status = f"stopped: {state.stop_reason}"
+    store.finish_run(rid, status)
+    if state.auth_error:
+        raise AuthenticationError(f"{state.auth_error} (run {rid} stopped early; finished "
+                                  "cells are saved)")
+    results = tuple(found[i] for i in sorted(found))
+    return Run(rid, tuple(variants), tuple(tasks), results, status, store.path, provider.name,
+               table, state.sent)
+
+
+def run(
+    variants: Sequence[Agent], tasks: Sequence[Task], *, repeats: int = 1,
+    model: str | None = None, default_model: str = "sonnet",
+    provider: Provider | str | None = None, options: GenerationOptions | None = None,
+    concurrency: int = 8, db: Path | str | Store = DEFAULT_DB, refresh: bool = False,
+    budget_usd: float | None = None, progress: Progress = True, table: ModelTable | None = None,
+    name: str | None = None, run_id: str | None = None, online_aliases: bool = False,
+) -> Run:
+    """Run an experiment synchronously; works in scripts and inside Jupyter.
+
+    Takes the same arguments as :func:`run_async` (see there). In a running event loop (a
+    notebook cell) the run executes on a worker thread with its own loop. Ctrl-C / a kernel
+    interrupt stops the run and returns what finished (``status == "interrupted"``).
+    """
+    return run_sync(lambda: run_async(
+        variants, tasks, repeats=repeats, model=model, default_model=default_model,
+        provider=provider, options=options, concurrency=concurrency, db=db, refresh=refresh,
+        budget_usd=budget_usd, progress=progress, table=table, name=name, run_id=run_id,
+        online_aliases=online_aliases))
+
+
+def start(
+    variants: Sequence[Agent], tasks: Sequence[Task], *, repeats: int = 1,
+    model: str | None = None, default_model: str = "sonnet",
+    provider: Provider | str | None = None, options: GenerationOptions | None = None,
+    concurrency: int = 8, db: Path | str | Store = DEFAULT_DB, refresh: bool = False,
+    budget_usd: float | None = None, progress: Progress = False,
+    table: ModelTable | None = None, name: str | None = None, run_id: str | None = None,
+    online_aliases: bool = False,
+) -> RunHandle:
+    """Start a run in the background and return at once (scripts and Jupyter alike).
+
+    Takes the same arguments as :func:`run_async` (see there), except that ``progress``
+    defaults to ``False`` (``True`` draws a tqdm bar where ``start`` was called; the
+    numbers are always in ``handle.progress``). The run executes on a worker thread
+    with its own event loop, so the caller (a notebook kernel) stays free.
+
+    Returns:
+        A :class:`~agentlab.runs.RunHandle`: ``handle.progress``, ``handle.stop()``,
+        ``handle.done``, ``run = await handle`` or ``run = handle.result()``.
+    """
+    from agentlab.runs._handle import RunHandle, progress_report
+
+    def launch(store: Store, report: Callable[[int, int], None]) -> Coroutine[Any, Any, Run]:
+        return run_async(
+            variants, tasks, repeats=repeats, model=model, default_model=default_model,
+            provider=provider, options=options, concurrency=concurrency, db=store,
+            refresh=refresh, budget_usd=budget_usd, progress=report, table=table, name=name,
+            run_id=run_id, online_aliases=online_aliases)
+
+    total = len(variants) * len(tasks) * repeats
+    return RunHandle(launch, db, total=total, progress=progress_report(progress, total))
+
+
+def run_sync(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a coroutine to completion from sync code, even inside a running event loop.
+
+    Args:
+        factory: Makes the coroutine (called on the thread that will run it).
+
+    Returns:
+        The coroutine's result. Ctrl-C (a kernel interrupt) cancels the coroutine and
+        still returns what it returns: for a run, the partial :class:`Run` with
+        ``status == "interrupted"``.
+    """
+    from agentlab.runs._handle import run_in_thread
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(factory())
+    return run_in_thread(factory)
