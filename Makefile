@@ -12,7 +12,7 @@ export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 OUT    ?= out/sample
 REPEATS ?= 1
 
-.PHONY: setup run test lint browser-test clean
+.PHONY: setup system run test lint browser-test clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,15 +22,20 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# Debian packages the tests need: Chromium (the JupyterLab browser test) and bubblewrap +
+# socat (the sandbox of agentic trials). Both scripts are idempotent.
+system:
+	bash .ci/install-browser.sh
+	bash .ci/install-sandbox.sh
+
 run: setup
 	$(VENV)/bin/agentlab run --repeats $(REPEATS) --score --out $(OUT)
 
-test: setup
+test: setup system
 	$(PY) -m pytest -q
 
 # The JupyterLab-in-Chromium test alone (make test runs it too when Chromium is installed).
-browser-test: setup
-	bash .ci/install-browser.sh
+browser-test: setup system
 	$(PY) -m pytest -m browser -q
 
 lint: setup

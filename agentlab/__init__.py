@@ -54,7 +54,10 @@ _LAZY: dict[str, str] = {
     "default_max_tokens": "providers",
     "run": "runs",
     "run_async": "runs",
+    "start": "runs",
     "Run": "runs",
+    "RunHandle": "runs",
+    "RunProgress": "runs",
     "plan": "runs",
     "Store": "runs",
     "CellResult": "runs",
@@ -100,6 +103,8 @@ __all__ = [
     "Request",
     "Response",
     "Run",
+    "RunHandle",
+    "RunProgress",
     "Store",
     "StoreError",
     "Task",
@@ -124,6 +129,7 @@ __all__ = [
     "scoring",
     "select_provider",
     "select_tasks",
+    "start",
     "stats",
     "tasks_from_examples",
     "testing",
@@ -167,6 +173,8 @@ if TYPE_CHECKING:
     from .runs import (
         CellResult,
         Run,
+        RunHandle,
+        RunProgress,
         Store,
         estimate_cost,
         length_metrics,
@@ -175,6 +183,7 @@ if TYPE_CHECKING:
         plan,
         run,
         run_async,
+        start,
     )
     from .tasks import Task, load_tasks, select_tasks, tasks_from_examples
     from .views import charts, report, widgets

@@ -27,7 +27,7 @@ MAX_CONTEXT_BYTES = 2 * 1024 * 1024
 """Largest context file read (2 MiB, about half a million tokens)."""
 
 
-class FileRefused(Exception):  # noqa: N818 - an outcome, not a programming error
+class FileRefused(Exception):
     """A file was not read; the message says why in a few words (no path)."""
 
 
@@ -56,7 +56,7 @@ def read_regular_file(path: Path, *, limit: int) -> bytes:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
-        raise FileRefused(_os_reason(exc)) from None
+        raise FileRefused(describe_os_error(exc)) from None
     try:
         info = os.fstat(fd)
         if stat.S_ISDIR(info.st_mode):
@@ -81,12 +81,13 @@ def read_regular_file(path: Path, *, limit: int) -> bytes:
                               "or /sys file, or a file still being written); not read")
         return b"".join(chunks)
     except OSError as exc:
-        raise FileRefused(_os_reason(exc)) from None
+        raise FileRefused(describe_os_error(exc)) from None
     finally:
         os.close(fd)
 
 
-def _os_reason(exc: OSError) -> str:
+def describe_os_error(exc: OSError) -> str:
+    """A few words for an OS error (``does not exist``, ``permission denied``...), no path."""
     reasons = {errno.ENOENT: "does not exist", errno.EACCES: "permission denied",
                errno.EPERM: "permission denied", errno.EISDIR: "is a folder, not a file",
                errno.ENOTDIR: "a part of the path is a file, not a folder",
@@ -115,7 +116,7 @@ def resolve_inside(base: Path, value: str, roots: Sequence[Path]) -> Path:
     except FileNotFoundError:
         raise FileRefused("does not exist") from None
     except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop on older Pythons
-        raise FileRefused(_os_reason(exc) if isinstance(exc, OSError)
+        raise FileRefused(describe_os_error(exc) if isinstance(exc, OSError)
                           else "has a symlink loop") from None
     allowed = [r.resolve() for r in roots]
     if not any(target.is_relative_to(root) for root in allowed):

@@ -29,7 +29,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import Resolver
 
 try:  # libyaml: the C scanner and parser
-    from yaml import CParser as _Parser
+    from yaml._yaml import CParser as _Parser
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
     from yaml.parser import Parser
     from yaml.reader import Reader
@@ -89,7 +89,7 @@ def _line(node_or_event: Any, offset: int) -> int | None:
     return mark.line + 1 + offset if mark is not None else None
 
 
-class _SafeLoader(Composer, _Parser, SafeConstructor, Resolver):  # type: ignore[misc]
+class _SafeLoader(Composer, _Parser, SafeConstructor, Resolver):
     """libyaml events, the Python composer (so anchors and depth can be checked), safe types."""
 
     def __init__(self, text: str, offset: int) -> None:
@@ -100,7 +100,7 @@ class _SafeLoader(Composer, _Parser, SafeConstructor, Resolver):  # type: ignore
         self._offset = offset
         self._depth = 0
 
-    def compose_node(self, parent: Node | None, index: object) -> Node:
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
         event = self.peek_event()
         if isinstance(event, AliasEvent) or (
             isinstance(event, ScalarEvent | CollectionStartEvent) and event.anchor is not None
@@ -113,14 +113,15 @@ class _SafeLoader(Composer, _Parser, SafeConstructor, Resolver):  # type: ignore
             if self._depth > MAX_DEPTH:
                 raise YamlProblem("depth", f"nested more than {MAX_DEPTH} levels deep",
                                   _line(event, self._offset))
-            node: Node = super().compose_node(parent, index)
+            node = super().compose_node(parent, index)
         finally:
             self._depth -= 1
         return node
 
     def construct_mapping(self, node: Node, deep: bool = False) -> dict[Hashable, Any]:
         if not isinstance(node, MappingNode):
-            raise ConstructorError(None, None, f"expected a mapping node, but found {node.id}",
+            found = type(node).__name__
+            raise ConstructorError(None, None, f"expected a mapping node, but found {found}",
                                    node.start_mark)
         self.flatten_mapping(node)
         mapping: dict[Hashable, Any] = {}
@@ -141,7 +142,8 @@ def _syntax_problem(exc: yaml.YAMLError, offset: int) -> YamlProblem:
         mark = exc.problem_mark or exc.context_mark
         parts = [p for p in (exc.context, exc.problem) if p]
         text = " ".join(": ".join(parts).split()) or type(exc).__name__
-        return YamlProblem("syntax", text, mark.line + 1 + offset if mark else None)
+        kind: ProblemKind = "depth" if "nesting depth" in text else "syntax"  # libyaml's cap
+        return YamlProblem(kind, text, mark.line + 1 + offset if mark else None)
     return YamlProblem("syntax", " ".join(str(exc).split()) or type(exc).__name__, None)
 
 

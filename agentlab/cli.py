@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sqlite3
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,11 +36,13 @@ def _print_table(rows: list[dict[str, object]]) -> None:
 
 def cmd_agents(args: argparse.Namespace) -> int:
     """List and validate agent files; report every error at once."""
-    from agentlab.agents._agent import load_agents
+    from agentlab.agents._agent import UnknownFieldWarning, load_agents
     from agentlab.errors import AgentFileErrors
 
     try:
-        agents = load_agents(args.paths or [DEFAULT_AGENTS], collect_errors=True)
+        with warnings.catch_warnings():  # each remark is printed once below, as a note
+            warnings.simplefilter("ignore", UnknownFieldWarning)
+            agents = load_agents(args.paths or [DEFAULT_AGENTS], collect_errors=True)
     except AgentFileErrors as exc:
         for err in exc.errors:
             print(f"agentlab: error: {err}", file=sys.stderr)
@@ -76,6 +80,7 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run variants × tasks and print a per-variant summary."""
+    from agentlab._files import check_output_dir
     from agentlab.agents._agent import load_agents
     from agentlab.providers._registry import default_max_tokens, select_provider
     from agentlab.providers.base import GenerationOptions
@@ -89,12 +94,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not agents or not tasks:
         raise AgentlabError("nothing to run: no variants or no tasks selected")
     provider = select_provider(args.provider, args.model)
-    options = GenerationOptions(max_tokens=args.max_tokens or default_max_tokens(provider),
+    if args.out:
+        check_output_dir(args.out, "--out")  # before any call: a bad folder costs nothing
+    max_tokens = default_max_tokens(provider) if args.max_tokens is None else args.max_tokens
+    options = GenerationOptions(max_tokens=max_tokens,
                                 temperature=args.temperature, seed=args.seed)
     result = run(agents, tasks, repeats=args.repeats, model=args.model, provider=provider,
                  options=options, concurrency=args.concurrency, db=args.db,
                  refresh=args.refresh, budget_usd=args.budget, progress=not args.no_progress,
-                 name=args.name)
+                 name=args.name, batch=args.batch, wait=not args.no_wait)
+    if result.status.startswith("pending"):  # --batch --no-wait: submitted, not yet answered
+        print(f"run {result.id}: {result.status}\nthe same command again re-attaches and "
+              "waits for them; `agentlab batches` shows their progress")
+        return 0
     df = result.to_dataframe()
     summary = result.summary()
     baseline = args.baseline or pick_baseline([a.name for a in agents])
@@ -117,6 +129,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0 if result.errors == 0 and result.status == "complete" else 1
 
 
+def cmd_batches(args: argparse.Namespace) -> int:
+    """List a store's Message Batches, or cancel one."""
+    from agentlab.runs._batch import cancel_batch, list_batches
+
+    if args.cancel:
+        print(f"batch {args.cancel}: {cancel_batch(args.cancel, args.db)}")
+        return 0
+    df = list_batches(args.db)
+    print(df.to_string(index=False) if len(df) else f"no batches in {args.db}")
+    return 0
+
+
 def cmd_runs(args: argparse.Namespace) -> int:
     """List stored runs."""
     from agentlab.runs._history import list_runs
@@ -128,12 +152,13 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Export one run's results as CSV, JSONL or Parquet."""
+    from agentlab._files import check_output_file
     from agentlab.errors import MissingDependencyError
     from agentlab.runs._history import open_run
 
-    df = open_run(args.run, args.db).to_dataframe()
     fmt = args.format or (Path(args.output).suffix.lstrip(".") if args.output else "csv")
-    target = Path(args.output or f"{args.run}.{fmt}")
+    target = check_output_file(Path(args.output or f"{args.run}.{fmt}"), "-o")
+    df = open_run(args.run, args.db).to_dataframe()
     if fmt == "csv":
         df.to_csv(target, index=False)
     elif fmt == "jsonl":
@@ -181,7 +206,7 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     tasks = _tasks(args)
     rows = estimate_cost(load_agents(args.agents or [DEFAULT_AGENTS]), tasks,
                          repeats=args.repeats, model=args.model, output_tokens=args.output_tokens,
-                         online=args.online)
+                         online=args.online, batch=args.batch)
     _print_table([{"variant": r.variant, "model": r.model, "calls": r.calls,
                    "input_tokens": r.input_tokens, "output_tokens": r.output_tokens,
                    "cost_usd": "unknown" if r.cost_usd is None else f"{r.cost_usd:.4f}",
@@ -226,6 +251,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int)
     p.add_argument("--budget", type=float, help="stop before spending more than this (USD)")
     p.add_argument("--refresh", action="store_true", help="ignore cached responses")
+    p.add_argument("--batch", action="store_true",
+                   help="send through the Message Batches API (half price, within 24 h)")
+    p.add_argument("--no-wait", action="store_true",
+                   help="with --batch: submit and return; run again to collect")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--score", action="store_true", help="grade responses and compare variants")
     p.add_argument("--name", help="a name stored with the run")
@@ -241,11 +270,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model")
     p.add_argument("--output-tokens", type=int, default=600)
     p.add_argument("--online", action="store_true", help="count tokens with the API")
+    p.add_argument("--batch", action="store_true", help="price as a Message Batch (half)")
     p.set_defaults(func=cmd_estimate)
 
     p = sub.add_parser("runs", help="list stored runs")
     p.add_argument("--db", **db)  # type: ignore[arg-type]
     p.set_defaults(func=cmd_runs)
+
+    p = sub.add_parser("batches", help="list a store's Message Batches, or cancel one")
+    p.add_argument("--cancel", metavar="ID", help="cancel this batch (a unique prefix is enough)")
+    p.add_argument("--db", **db)  # type: ignore[arg-type]
+    p.set_defaults(func=cmd_batches)
 
     p = sub.add_parser("export", help="export a run's results")
     p.add_argument("run", help="run id (a unique prefix is enough) or name")
@@ -264,15 +299,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line_warning(message: Warning | str, category: type[Warning], filename: str,
+                      lineno: int, file: object = None, line: str | None = None) -> None:
+    print(f"agentlab: warning: {' '.join(str(message).split())}", file=sys.stderr)
+
+
+def _os_error(exc: OSError | sqlite3.Error) -> str:
+    if isinstance(exc, OSError):
+        where = f"{exc.filename}: " if exc.filename else ""
+        return f"{where}{exc.strerror or type(exc).__name__}"
+    return f"results database error: {' '.join(str(exc).split())}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``agentlab`` command."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(message)s", stream=sys.stderr)
     try:
-        code: int = args.func(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning  # one line, without a source line
+            code: int = args.func(args)
     except AgentlabError as exc:
         print(f"agentlab: error: {exc}", file=sys.stderr)
+        return 1
+    except (OSError, sqlite3.Error) as exc:  # a path the library did not check: still one line
+        print(f"agentlab: error: {_os_error(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("agentlab: interrupted", file=sys.stderr)

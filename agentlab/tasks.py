@@ -15,14 +15,21 @@ A task file is YAML (a list of tasks, or a mapping with a ``tasks:`` list) or JS
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from agentlab._files import (
+    MAX_CONTEXT_BYTES,
+    MAX_TASK_FILE_BYTES,
+    FileRefused,
+    read_regular_file,
+    resolve_inside,
+)
+from agentlab._yaml import YamlProblem, load_yaml
 from agentlab.errors import TaskFileError
 
 if TYPE_CHECKING:
@@ -30,6 +37,29 @@ if TYPE_CHECKING:
 
 _LANGUAGES = {".py": "python", ".sql": "sql", ".toml": "toml", ".yaml": "yaml", ".yml": "yaml",
               ".json": "json", ".ts": "typescript", ".js": "javascript", ".md": "markdown"}
+
+MAX_ID_LENGTH = 128
+"""Longest task id accepted (ids appear in tables, charts and file names)."""
+
+
+def id_problem(value: object) -> str | None:
+    """Why ``value`` is not a valid task id, or ``None`` when it is."""
+    if not isinstance(value, str):
+        return f"must be text, not {type(value).__name__}"
+    if not value.strip():
+        return "is empty; give the task a short unique id"
+    if len(value) > MAX_ID_LENGTH:
+        return f"is {len(value):,} characters long; use at most {MAX_ID_LENGTH}"
+    if not value.isprintable():
+        bad = next(c for c in value if not c.isprintable())
+        return (f"contains the unprintable character {bad!r}; use one line of printable "
+                "characters")
+    return None
+
+
+def prompt_problem(value: str) -> str | None:
+    """Why ``value`` cannot be a prompt (a user turn), or ``None`` when it can."""
+    return "is empty or only whitespace; write the request" if not value.strip() else None
 
 
 @dataclass(frozen=True)
@@ -56,6 +86,14 @@ class Task:
     rubric: str | None = None
     source: Path | None = field(default=None, compare=False)
 
+    def __post_init__(self) -> None:
+        problem = id_problem(self.id)
+        if problem is not None:
+            raise TaskFileError(problem, path=self.source, field="id")
+        problem = prompt_problem(self.prompt)
+        if problem is not None:
+            raise TaskFileError(problem, path=self.source, task_id=self.id, field="prompt")
+
     def user_message(self) -> str:
         """The text sent as the user turn: the context (fenced) followed by the prompt."""
         if not self.context:
@@ -77,7 +115,8 @@ class ContextRef(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     path: str
-    """Path relative to the task file."""
+    """Path relative to the task file; it must resolve inside the task file's folder (or an
+    allowed root), after following symlinks."""
 
 
 class TaskModel(BaseModel):
@@ -100,56 +139,107 @@ class TaskModel(BaseModel):
     @field_validator("id", mode="before")
     @classmethod
     def _id_text(cls, value: object) -> object:
-        return str(value) if isinstance(value, int) else value
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        problem = id_problem(value) if isinstance(value, str) else None
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("prompt")
+    @classmethod
+    def _prompt(cls, value: str) -> str:
+        problem = prompt_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+
+_UNION_MEMBERS = frozenset({"str", "ContextRef"})
+
+
+def _read_text(path: Path) -> str:
+    try:
+        raw = read_regular_file(path, limit=MAX_TASK_FILE_BYTES)
+    except FileRefused as exc:
+        raise TaskFileError(f"cannot read task file: it {exc}", path=path) from None
+    try:
+        return raw.decode("utf-8-sig")  # a UTF-8 byte-order mark is accepted and dropped
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise TaskFileError(f"not UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+                            "re-save the file as UTF-8", path=path, line=line) from None
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise ValueError(f"key {key[:60]!r} appears twice; keep one")
+        seen[key] = value
+    return seen
+
+
+def _jsonl_records(text: str, path: Path) -> list[tuple[object, int | None]]:
+    out: list[tuple[object, int | None]] = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            out.append((json.loads(line, object_pairs_hook=_unique_keys), n))
+        except json.JSONDecodeError as exc:
+            raise TaskFileError(f"invalid JSON ({exc.msg}, column {exc.colno})", path=path,
+                                line=n) from None
+        except (ValueError, RecursionError) as exc:  # a duplicate key, or nested too deep
+            problem = str(exc) if isinstance(exc, ValueError) else "nested too deeply"
+            raise TaskFileError(f"invalid task line: {problem}", path=path, line=n) from None
+    return out
 
 
 def _records(path: Path) -> list[tuple[object, int | None]]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TaskFileError(f"cannot read task file: {exc}", path=path) from exc
+    text = _read_text(path)
     if path.suffix == ".jsonl":
-        out: list[tuple[object, int | None]] = []
-        for n, line in enumerate(text.splitlines(), 1):
-            if line.strip():
-                try:
-                    out.append((json.loads(line), n))
-                except json.JSONDecodeError as exc:
-                    raise TaskFileError(f"line {n}: invalid JSON ({exc.msg})", path=path) from exc
-        return out
+        return _jsonl_records(text, path)
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise TaskFileError(f"invalid YAML: {' '.join(str(exc).split())}", path=path) from exc
+        doc = load_yaml(text)
+    except YamlProblem as exc:
+        raise TaskFileError(f"invalid YAML: {exc.problem}", path=path, line=exc.line) from None
+    data, lines = doc.value, doc.item_lines.get(None, ())
     if isinstance(data, dict) and "tasks" in data:
-        data = data["tasks"]
+        data, lines = data["tasks"], doc.item_lines.get("tasks", ())
     if not isinstance(data, list):
-        raise TaskFileError("expected a list of tasks (or a 'tasks:' list)", path=path)
-    return [(item, None) for item in data]
+        where = doc.key_lines.get("tasks", 1)
+        raise TaskFileError("expected a list of tasks (or a 'tasks:' list)", path=path,
+                            line=where)
+    return [(item, lines[i] if i < len(lines) else None) for i, item in enumerate(data)]
 
 
-def _build(raw: object, path: Path, index: int, line: int | None) -> Task:
+def _build(raw: object, path: Path, index: int, line: int | None,
+           roots: Sequence[Path]) -> Task:
     label = raw.get("id") if isinstance(raw, dict) else None
-    where = f"#{index + 1}" + (f" (line {line})" if line else "")
-    task_id = str(label) if label is not None else where
+    shown = label if isinstance(label, str | int) and id_problem(str(label)) is None else None
+    task_id = str(shown) if shown is not None else f"#{index + 1}"
     if not isinstance(raw, dict):
         raise TaskFileError("each task must be a mapping with 'id' and 'prompt'", path=path,
-                            task_id=task_id)
+                            task_id=task_id, line=line)
     try:
         model = TaskModel.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        fieldname = ".".join(str(p) for p in err["loc"]) or None
-        msg = "missing" if err["type"] == "missing" else err["msg"]
-        raise TaskFileError(msg, path=path, task_id=task_id, field=fieldname) from None
-    _validate_checks(model, path)
-    context, context_name = _context(model, path)
+        # For a union (context: text or {path: ...}) report the member the value resembles:
+        # the deepest location, with the member names taken out.
+        err = max(exc.errors(), key=lambda e: len(e["loc"]))
+        fieldname = ".".join(str(p) for p in err["loc"] if p not in _UNION_MEMBERS) or None
+        msg = "missing" if err["type"] == "missing" else err["msg"].removeprefix("Value error, ")
+        raise TaskFileError(msg, path=path, task_id=task_id, field=fieldname,
+                            line=line) from None
+    _validate_checks(model, path, line)
+    context, context_name = _context(model, path, line, roots)
     return Task(id=model.id, prompt=model.prompt.strip(), context=context,
                 context_name=context_name, tags=tuple(model.tags),
                 checks=tuple(model.checks), rubric=model.rubric, source=path)
 
 
-def _validate_checks(model: TaskModel, path: Path) -> None:
+def _validate_checks(model: TaskModel, path: Path, line: int | None) -> None:
     from agentlab.errors import ConfigError
     from agentlab.scoring._score import make_grader
 
@@ -158,48 +248,65 @@ def _validate_checks(model: TaskModel, path: Path) -> None:
             make_grader(check)
         except ConfigError as exc:
             raise TaskFileError(str(exc), path=path, task_id=model.id,
-                                field=f"checks[{n}]") from None
+                                field=f"checks[{n}]", line=line) from None
 
 
-def _context(model: TaskModel, path: Path) -> tuple[str | None, str | None]:
+def _context(model: TaskModel, path: Path, line: int | None,
+             roots: Sequence[Path]) -> tuple[str | None, str | None]:
     if not isinstance(model.context, ContextRef):
         return model.context, None
-    file = (path.parent / model.context.path).resolve()
+    written = model.context.path
     try:
-        return file.read_text(encoding="utf-8"), Path(model.context.path).name
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TaskFileError(f"context file {model.context.path!r} cannot be read "
-                            f"({type(exc).__name__}: {file})", path=path, task_id=model.id,
-                            field="context") from exc
+        file = resolve_inside(path.parent, written, [path.parent, *roots])
+        text = read_regular_file(file, limit=MAX_CONTEXT_BYTES).decode("utf-8")
+    except FileRefused as exc:
+        raise TaskFileError(f"context file {written[:200]!r} cannot be read: it {exc}", path=path,
+                            task_id=model.id, field="context", line=line) from None
+    except UnicodeDecodeError:
+        raise TaskFileError(f"context file {written[:200]!r} cannot be read: it is not UTF-8 "
+                            "text", path=path,
+                            task_id=model.id, field="context", line=line) from None
+    return text, Path(written).name
 
 
-def load_tasks(*paths: Path | str | Iterable[Path | str]) -> list[Task]:
+def load_tasks(*paths: Path | str | Iterable[Path | str],
+               context_roots: Iterable[Path | str] = ()) -> list[Task]:
     """Load tasks from YAML or JSONL files.
+
+    A task's ``context: {path: ...}`` must resolve, after following symlinks, inside the
+    task file's folder or one of ``context_roots``, and name a regular file of at most
+    :data:`~agentlab._files.MAX_CONTEXT_BYTES`.
 
     Args:
         *paths: Task files (``.yaml``, ``.yml``, ``.jsonl``), or lists of them.
+        context_roots: Further folders context files may come from.
 
     Returns:
         The tasks in file order.
 
     Raises:
-        TaskFileError: Unreadable file, bad structure, unknown or missing field, missing
-            context file, or a duplicate id (within or across the files).
+        TaskFileError: Unreadable file, bad structure, unknown, missing or duplicate field,
+            an anchor or alias, an invalid id or blank prompt, a context path that is missing,
+            outside the allowed folders or not a regular file, or a duplicate id (within or
+            across the files).
     """
     tasks: list[Task] = []
     seen: dict[str, Path] = {}
+    roots = [Path(r) for r in context_roots]
     files = [Path(p) for item in paths
              for p in ([item] if isinstance(item, str | Path) else item)]
     for path in files:
         for index, (raw, line) in enumerate(_records(path)):
-            task = _build(raw, path, index, line)
+            task = _build(raw, path, index, line, roots)
             if task.id in seen:
                 raise TaskFileError(f"duplicate id (first in {seen[task.id]})", path=path,
-                                    task_id=task.id, field="id")
+                                    task_id=task.id, field="id", line=line)
             seen[task.id] = path
             tasks.append(task)
     if not tasks:
-        raise TaskFileError("no tasks found", path=", ".join(str(p) for p in files) or None)
+        raise TaskFileError("no tasks found; a task file lists tasks with 'id:' and 'prompt:'",
+                            path=", ".join(str(p) for p in files) or None,
+                            line=1 if len(files) == 1 else None)
     return tasks
 
 

@@ -58,7 +58,7 @@ def test_jsonl_and_inline_context(tmp_path: Path) -> None:
         ("- id: a\n  prompt: x\n  promt: typo\n", ".yaml", "field 'promt': Extra inputs"),
         ("- id: a\n  prompt: [unclosed\n", ".yaml", "invalid YAML"),
         ("just a string\n", ".yaml", "expected a list of tasks"),
-        ('{"id": "a", "prompt": "x"}\n{broken\n', ".jsonl", "line 2: invalid JSON"),
+        ('{"id": "a", "prompt": "x"}\n{broken\n', ".jsonl", "tasks.jsonl:2: invalid JSON"),
         ("[]\n", ".yaml", "no tasks found"),
         ("- id: a\n  prompt: x\n  checks: [{type: contans, value: x}]\n", ".yaml",
          "task 'a', field 'checks[0]': unknown grader type 'contans'"),

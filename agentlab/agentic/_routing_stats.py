@@ -6,14 +6,18 @@ Input is the routing table, one row per trial (see :func:`agentlab.agentic.routi
 under test be chosen?), ``triggered`` (was it?), ``correct`` and ``error``. Error rows are left
 out everywhere (:func:`agentlab.runs._results.error_rows` is the definition).
 
-Repeats of one query are not independent, so every interval is clustered on the query, through
-:func:`agentlab.stats.variant_stats`:
+The four rates pool trials, as their usual definitions do: recall is TP / (TP + FN), the
+share of ``triggered`` among rows that should trigger; precision TP / (TP + FP), the share of
+``positive`` among rows that did; accuracy the share of ``correct``; and F1 = 2TP / (2TP + FP +
+FN), the share of 1s among pseudo-rows where each true positive counts twice with value 1 and
+each false positive or negative once with 0. Repeats of one query are not independent, so
+each interval is clustered on the query: the cluster-robust (sandwich) standard error of a
+ratio of cluster totals, which for F1 is the delta-method one, and a t interval with
+(queries - 1) degrees of freedom.
 
-- recall is the mean of ``triggered`` over rows that should trigger, precision the mean of
-  ``positive`` over rows that did trigger, accuracy the mean of ``correct``;
-- F1 = 2TP / (2TP + FP + FN) is the same kind of ratio: the mean over pseudo-rows where each
-  true positive counts twice with value 1 and each false positive or negative once with 0, so
-  its clustered (sandwich) standard error is the delta-method one for that ratio.
+Paired comparisons use :func:`agentlab.stats.paired_difference` and
+:func:`agentlab.stats.mcnemar` on the ``correct`` column, whose meaning (higher is better, in
+[0, 1]) is registered here with :func:`agentlab.scoring.metrics.register_metric`.
 
 When every query gives the same outcome the clustered standard error is 0; the interval is then
 the Wilson score interval with the number of queries as the sample size (as if the repeats of a
@@ -27,6 +31,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from agentlab.errors import ConfigError
+from agentlab.scoring.metrics import Metric, register_metric
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,6 +40,9 @@ ROUTING_COLUMNS = ("variant", "task_id", "repeat", "decision", "expected", "posi
                    "triggered", "correct", "error")
 
 RoutingVerdict = Literal["better", "worse", "no detectable difference", "insufficient data"]
+
+register_metric(Metric("correct", "correct routing", "higher", (0.0, 1.0), "0–1"))
+register_metric(Metric("triggered", "trigger rate", None, (0.0, 1.0), "0–1"))
 
 
 def _usable(df: pd.DataFrame) -> pd.DataFrame:
@@ -71,20 +79,30 @@ def trigger_rates(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _interval(values: pd.DataFrame, column: str, confidence: float) -> dict[str, float]:
-    """Clustered mean and interval of one 0/1 column (one variant's rows)."""
-    from scipy import stats as sps
+    """A pooled proportion of one 0/1 column, with its interval clustered on query.
 
-    from agentlab.stats import variant_stats
+    The proportion pools trials (TP / (TP + FP) for precision), so it is a ratio of cluster
+    totals; its standard error is the cluster-robust (linearised) one with the G/(G-1)
+    small-sample factor, and the interval is t with G-1 degrees of freedom.
+    """
+    import numpy as np
+    from scipy import stats as sps
 
     if values.empty:
         return {"value": math.nan, "ci_low": math.nan, "ci_high": math.nan, "n_queries": 0}
-    row = variant_stats(values, column, cluster="task_id", confidence=confidence).iloc[0]
-    mean, se, g = float(row["mean"]), float(row["se"]), int(row["n_tasks"])
-    low, high = float(row["ci_low"]), float(row["ci_high"])
+    y = values[column].to_numpy(float)
+    _, cluster = np.unique(values["task_id"].astype(str).to_numpy(object), return_inverse=True)
+    n, mean = len(y), float(y.mean())
+    sums = np.bincount(cluster, weights=y - mean)
+    g = len(sums)
+    se = math.sqrt(g / (g - 1) * float(np.sum(sums**2))) / n if g > 1 else math.nan
     if g >= 1 and (se == 0 or math.isnan(se)):
-        k = round(mean * g)
-        ci = sps.binomtest(k, g).proportion_ci(confidence_level=confidence, method="wilson")
+        ci = sps.binomtest(round(mean * g), g).proportion_ci(confidence_level=confidence,
+                                                              method="wilson")
         low, high = float(ci.low), float(ci.high)
+    else:
+        half = float(sps.t.ppf(0.5 + confidence / 2, g - 1)) * se
+        low, high = mean - half, mean + half
     return {"value": mean, "ci_low": max(0.0, low), "ci_high": min(1.0, high), "n_queries": g}
 
 
@@ -175,13 +193,17 @@ class RoutingComparison:
             decisions, repeats averaged first.
         ci_low: Lower end of its interval.
         ci_high: Upper end of its interval.
+        p_value: Two-sided p-value of the paired test on ``accuracy_diff``.
+        method: The test: ``permutation`` (exact sign-flip, up to 12 queries), ``t`` or
+            ``sign`` (see :func:`agentlab.stats.paired_difference`).
         recall_diff: The same difference over the queries that should trigger.
         false_trigger_diff: The same over queries that should not (lower is better).
         mcnemar_p: Exact McNemar p-value on per-query majority-correct outcomes.
         variant_only: Queries only the variant gets right (by majority).
         baseline_only: Queries only the baseline gets right.
-        verdict: ``better``/``worse`` when the interval of ``accuracy_diff`` excludes 0,
-            else ``no detectable difference`` (``insufficient data`` below two queries).
+        verdict: ``better``/``worse`` when the paired test on ``accuracy_diff`` rejects at
+            ``1 - confidence``, else ``no detectable difference``; ``insufficient data``
+            when there are too few queries for any test to reject (below 6 at 95%).
     """
 
     variant: str
@@ -190,6 +212,8 @@ class RoutingComparison:
     accuracy_diff: float
     ci_low: float
     ci_high: float
+    p_value: float
+    method: str
     recall_diff: float
     false_trigger_diff: float
     mcnemar_p: float
@@ -201,9 +225,9 @@ class RoutingComparison:
 def _rate_diff(data: pd.DataFrame, variant: str, baseline: str) -> float:
     from agentlab.stats import paired_difference
 
-    if data.empty or data["task_id"].nunique() < 1:
+    if data.empty:
         return math.nan
-    return paired_difference(data, variant, baseline, "triggered", higher_is_better=None).mean_diff
+    return paired_difference(data, variant, baseline, "triggered").mean_diff
 
 
 def compare_routing(df: pd.DataFrame, variant: str, baseline: str, *,
@@ -228,13 +252,12 @@ def compare_routing(df: pd.DataFrame, variant: str, baseline: str, *,
     for name in (variant, baseline):
         if name not in set(data["variant"]):
             raise ConfigError(f"variant {name!r} has no usable routing trials")
-    diff = paired_difference(data, variant, baseline, "correct", confidence=confidence,
-                             higher_is_better=True)
-    test = mcnemar(data, variant, baseline, "correct", unit="task")
+    diff = paired_difference(data, variant, baseline, "correct", confidence=confidence)
+    test = mcnemar(data, variant, baseline, "correct")
     verdict: RoutingVerdict = diff.verdict if diff.verdict in (
         "better", "worse", "insufficient data") else "no detectable difference"
     return RoutingComparison(
         variant, baseline, diff.n_tasks, diff.mean_diff, diff.ci_low, diff.ci_high,
-        _rate_diff(data[data["positive"]], variant, baseline),
+        diff.p_value, diff.method, _rate_diff(data[data["positive"]], variant, baseline),
         _rate_diff(data[~data["positive"]], variant, baseline),
         test.p_value, test.variant_only, test.baseline_only, verdict)

@@ -33,6 +33,9 @@ from agentlab.agents._sections import (
 from agentlab.errors import AgentFileError, AgentFileErrors, ConfigError
 
 NAME_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+# Real collections use dots (``dotnet-framework-4.8-expert``) and Claude Code accepts them:
+# such names load with an AgentNameWarning instead of an error.
+DOTTED_NAME_PATTERN = re.compile(r"[a-z0-9]+(?:[-.][a-z0-9]+)*")
 MAX_NAME_LENGTH = 64
 """Longest agent name accepted (names end up in file names, tables and chart labels)."""
 
@@ -44,14 +47,11 @@ def name_problem(name: object) -> str | None:
     if len(name) > MAX_NAME_LENGTH:
         return (f"is {len(name):,} characters long; use at most {MAX_NAME_LENGTH} "
                 "(lowercase letters, digits and hyphens)")
-    if not NAME_PATTERN.fullmatch(name):
+    if not DOTTED_NAME_PATTERN.fullmatch(name):
         shown = name if name.isprintable() else repr(name)[1:-1]
         return (f"{shown!r} is not a valid agent name: use lowercase letters, digits and "
                 f"hyphens, e.g. {slugify(name)[:MAX_NAME_LENGTH]!r}")
     return None
-# Real collections use dots (``dotnet-framework-4.8-expert``) and Claude Code accepts them:
-# such names load with an AgentNameWarning instead of an error.
-DOTTED_NAME_PATTERN = re.compile(r"^[a-z0-9]+(?:[-.][a-z0-9]+)*$")
 
 
 class AgentNameWarning(UserWarning):
@@ -118,11 +118,9 @@ class AgentFrontmatter(BaseModel):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        if not DOTTED_NAME_PATTERN.match(value):
-            raise ValueError(
-                f"{value!r} is not a valid agent name: use lowercase letters, digits and "
-                f"hyphens, e.g. {slugify(value)!r}"
-            )
+        problem = name_problem(value)  # the pattern and a length cap, in one place
+        if problem is not None:
+            raise ValueError(problem)
         return value
 
     @field_validator("description")
@@ -223,9 +221,9 @@ class Agent:
     # -- deriving variants ----------------------------------------------------------------
     def _derive(self, suffix: str, name: str | None, **changes: Any) -> Agent:
         new_name = name if name is not None else f"{self.name}-{slugify(suffix)}"
-        if not DOTTED_NAME_PATTERN.match(new_name):
-            raise AgentFileError(f"invalid variant name {new_name!r}: use lowercase letters, "
-                                 "digits and hyphens", field="name")
+        problem = name_problem(new_name)
+        if problem is not None:
+            raise AgentFileError(f"invalid variant name: {problem}", field="name")
         return replace(self, name=new_name, source=None, parse_mode="code", parent=self.name,
                        warnings=(), **changes)
 
@@ -364,7 +362,7 @@ def agent_from_file(path: Path | str) -> Agent:
         raise AgentFileError("empty body: write the system prompt below the closing '---'",
                              path=path, line=parsed.body_line)
     remarks: list[str] = []
-    if not NAME_PATTERN.match(model.name):
+    if not NAME_PATTERN.fullmatch(model.name):
         remarks.append(f"name {model.name!r} has dots; Claude Code accepts it, but the "
                        "documented form is lowercase letters, digits and hyphens")
         warnings.warn(f"{path}: agent name {model.name!r} has dots (accepted)",

@@ -1,10 +1,16 @@
-"""Prompt formatting for local chat models, keeping the system prompt.
+"""Prompt formatting for local chat models: the GGUF's own chat template, system prompt kept.
 
-The bundled Gemma 3 270M GGUF has no chat template: llama-cpp-python then silently
-falls back to a Llama-2 format, and its built-in ``gemma`` format drops the system
-message, which is the very thing an agent variant changes. :func:`format_prompt`
-writes Gemma turns itself, with the system text at the head of the first user turn,
-or renders a GGUF's own ``tokenizer.chat_template`` and checks the system text survived.
+A GGUF normally carries its chat template (``tokenizer.chat_template``); the default model,
+Qwen2.5-Coder-Instruct, has ChatML with a real system role. :func:`format_prompt` renders it
+the way Hugging Face does (sandboxed Jinja2, ``add_generation_prompt``) with the system
+message first, and checks that the system text survived: a template that refuses or drops a
+system role gets the system text at the head of the first user turn instead, since the
+system prompt is the very thing an agent variant changes. A GGUF without a template gets
+ChatML (:data:`CHATML`), the most common instruct format, and stops on :data:`CHATML_END`.
+
+:func:`prefix_probe` gives two renderings of a system prompt with different user turns;
+their common tokens are the prefix every call with that system prompt shares, which is what
+the provider evaluates once and reuses.
 """
 
 from __future__ import annotations
@@ -16,7 +22,16 @@ from typing import Any, Final
 from agentlab.errors import ConfigError
 from agentlab.providers.base import Message
 
-TURN_END: Final = "<end_of_turn>"
+CHATML: Final = (
+    "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+"""The template used for a GGUF that has none."""
+CHATML_END: Final = "<|im_end|>"
+"""Stop string added when :data:`CHATML` stands in for a missing template."""
+
+# Two user turns that differ at their first character, for prefix_probe.
+_PROBES: Final = ("A", "Z")
 
 
 def format_prompt(
@@ -29,21 +44,20 @@ def format_prompt(
 ) -> str:
     """Render a conversation into the raw prompt text the model reads.
 
-    Without a template this is Gemma's turn format with the system text at the head
-    of the first user turn (as Gemma's own template does); the prompt ends with an
-    open model turn. With a template (a GGUF's ``tokenizer.chat_template``) the
-    system message is passed as a ``system`` role; if the template rejects it or
-    drops it, the system text is merged into the first user turn instead.
+    The system message goes in as a ``system`` role; if the template rejects it or drops
+    it, the system text is merged into the first user turn instead. The prompt ends with an
+    open assistant turn.
 
     Args:
-        system: The system prompt ('' for none).
+        system: The system prompt ('' for none: the template's default applies).
         messages: The conversation, ending with a user turn.
-        template: A Jinja2 chat template, or ``None`` for Gemma's format.
+        template: A Jinja2 chat template (a GGUF's ``tokenizer.chat_template``), or
+            ``None`` for :data:`CHATML`.
         bos_token: Value of ``bos_token`` in the template.
         eos_token: Value of ``eos_token`` in the template.
 
     Returns:
-        The prompt text, special tokens written out (``<start_of_turn>`` ...).
+        The prompt text, special tokens written out (``<|im_start|>`` ...).
 
     Raises:
         ConfigError: No messages, the last one is not a user turn, or the template
@@ -51,26 +65,32 @@ def format_prompt(
     """
     if not messages or messages[-1].role != "user":
         raise ConfigError("local model: the conversation must end with a user turn")
-    if template is None:
-        return _gemma_prompt(system, messages)
-    return _template_prompt(system, messages, template, bos_token, eos_token)
+    return _template_prompt(system, messages, template or CHATML, bos_token, eos_token)
 
 
-def _gemma_prompt(system: str, messages: tuple[Message, ...] | list[Message]) -> str:
-    parts: list[str] = []
-    head = system.strip()
-    if head and messages[0].role != "user":
-        # Gemma has no system role: a conversation opening with the model still needs it.
-        parts.append(f"<start_of_turn>user\n{head}{TURN_END}\n")
-        head = ""
-    for m in messages:
-        text = m.content.strip()
-        if head and m.role == "user":
-            text, head = f"{head}\n\n{text}", ""
-        role = "user" if m.role == "user" else "model"
-        parts.append(f"<start_of_turn>{role}\n{text}{TURN_END}\n")
-    parts.append("<start_of_turn>model\n")
-    return "".join(parts)
+def prefix_probe(system: str, template: str | None = None, *, bos_token: str = "",
+                 eos_token: str = "") -> tuple[str, str]:
+    """Two prompts with ``system`` and one-letter user turns that differ at once.
+
+    Their longest common token prefix is the part of the prompt that every conversation
+    with this system prompt starts with.
+
+    Args:
+        system: The system prompt.
+        template: As for :func:`format_prompt`.
+        bos_token: As for :func:`format_prompt`.
+        eos_token: As for :func:`format_prompt`.
+
+    Returns:
+        The two prompt texts.
+
+    Raises:
+        ConfigError: The template cannot be rendered.
+    """
+    first, second = (format_prompt(system, (Message("user", probe),), template,
+                                   bos_token=bos_token, eos_token=eos_token)
+                     for probe in _PROBES)
+    return first, second
 
 
 class _TemplateRaised(Exception):
@@ -129,5 +149,3 @@ def _template_prompt(
             f"local model: the GGUF chat template failed to render ({exc}); "
             "use a GGUF with a standard chat template"
         ) from exc
-
-

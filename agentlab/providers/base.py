@@ -11,10 +11,11 @@ A call that fails raises :class:`CallError`; the runner records it on the cell
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
-from agentlab.errors import ProviderError
+from agentlab.errors import ConfigError, ProviderError
 
 Role = Literal["user", "assistant"]
 
@@ -49,12 +50,17 @@ class Message:
 class GenerationOptions:
     """Options that change the output, and so belong to the cache key.
 
+    Values are checked against the Messages API's documented ranges on creation.
+
     Attributes:
-        max_tokens: Upper bound on generated tokens.
-        temperature: Sampling temperature; ``None`` leaves the provider default.
-        top_p: Nucleus sampling; ``None`` leaves the provider default.
+        max_tokens: Upper bound on generated tokens (at least 1).
+        temperature: Sampling temperature, 0 to 1; ``None`` leaves the provider default.
+        top_p: Nucleus sampling, 0 to 1; ``None`` leaves the provider default.
         seed: Seed for providers that support one (the local model).
-        stop: Stop sequences.
+        stop: Stop sequences (each with some non-whitespace text).
+
+    Raises:
+        ConfigError: A value is out of range or of the wrong type.
     """
 
     max_tokens: int = 1024
@@ -62,6 +68,33 @@ class GenerationOptions:
     top_p: float | None = None
     seed: int | None = None
     stop: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # The Messages API's documented ranges, checked before anything is sent: an
+        # out-of-range value would otherwise fail every cell with the same 400.
+        if not _is_int(self.max_tokens) or self.max_tokens < 1:
+            raise ConfigError(f"max_tokens must be a whole number of at least 1, not "
+                              f"{self.max_tokens!r}")
+        for name in ("temperature", "top_p"):
+            value = getattr(self, name)
+            if value is not None and (not _is_number(value) or not 0.0 <= value <= 1.0):
+                raise ConfigError(f"{name} must be between 0 and 1 (or unset), not {value!r}")
+        if self.seed is not None and not _is_int(self.seed):
+            raise ConfigError(f"seed must be a whole number (or unset), not {self.seed!r}")
+        if isinstance(self.stop, str) or not all(
+                isinstance(s, str) and s.strip() for s in self.stop):
+            raise ConfigError("stop must be a list of stop sequences, each with some "
+                              f"non-whitespace text, not {self.stop!r}")
+        if not isinstance(self.stop, tuple):
+            object.__setattr__(self, "stop", tuple(self.stop))
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)
@@ -170,6 +203,10 @@ class Provider(Protocol):
         """Newest model id per family (``{"sonnet": ...}``); empty when unknown."""
         ...
 
+    def order_requests(self, requests: Sequence[Request]) -> list[int]:
+        """The order to send ``requests`` in, as a permutation of their indices."""
+        ...
+
     async def complete(self, request: Request) -> Response:
         """Answer one request, or raise :class:`CallError`."""
         ...
@@ -201,6 +238,14 @@ class BaseProvider:
     async def latest_model_ids(self) -> dict[str, str]:
         """No model listing: aliases resolve through the run's table."""
         return {}
+
+    def order_requests(self, requests: Sequence[Request]) -> list[int]:
+        """Send requests in the order given.
+
+        A provider whose speed depends on the order overrides this: the local model
+        runs a system prompt's requests together, reusing its evaluated state.
+        """
+        return list(range(len(requests)))
 
     async def complete(self, request: Request) -> Response:
         """Answer one request, or raise :class:`CallError` (subclasses define this)."""

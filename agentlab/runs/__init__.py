@@ -3,14 +3,16 @@
 ``_runner`` plans the cells and executes them concurrently (one async core, a sync wrapper that
 also works inside Jupyter); ``_cachekey`` says what identifies a cell's output; ``_store`` is
 the SQLite results store with its append-only migrations, committed cell by cell;
-``_history`` lists and reopens past runs; ``_results`` turns cells into a tidy DataFrame; and
-``_estimate`` prices a run before it is sent.
+``_history`` lists and reopens past runs; ``_results`` turns cells into a tidy DataFrame;
+``_estimate`` prices a run before it is sent; and ``_handle`` runs one in the background
+(:func:`start`) with progress and a Stop that keeps what finished.
 """
 
 from agentlab.runs._estimate import CostEstimate, estimate_cost
+from agentlab.runs._handle import RunHandle, RunProgress
 from agentlab.runs._history import list_runs, open_run
 from agentlab.runs._results import COLUMNS, error_rows, length_metrics, results_dataframe
-from agentlab.runs._runner import Cell, Progress, Run, plan, run, run_async
+from agentlab.runs._runner import Cell, Progress, Run, plan, run, run_async, start
 from agentlab.runs._store import DEFAULT_DB, CellResult, Store
 
 __all__ = [
@@ -21,6 +23,8 @@ __all__ = [
     "CostEstimate",
     "Progress",
     "Run",
+    "RunHandle",
+    "RunProgress",
     "Store",
     "error_rows",
     "estimate_cost",
@@ -31,4 +35,5 @@ __all__ = [
     "results_dataframe",
     "run",
     "run_async",
+    "start",
 ]

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from agentlab.errors import ConfigError
 from agentlab.providers.models import ModelTable, choose_model
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ async def _online_counts(prompts: list[tuple[str, str, str]]) -> list[int]:
 def estimate_cost(variants: Sequence[Agent], tasks: Sequence[Task], *, repeats: int = 1,
                   model: str | None = None, default_model: str = "sonnet",
                   output_tokens: int = 600, online: bool = False,
-                  table: ModelTable | None = None) -> list[CostEstimate]:
+                  table: ModelTable | None = None, batch: bool = False) -> list[CostEstimate]:
     """Estimate tokens and dollars for a run, per variant and in total.
 
     Args:
@@ -71,14 +72,30 @@ def estimate_cost(variants: Sequence[Agent], tasks: Sequence[Task], *, repeats: 
         output_tokens: Assumed output length per call.
         online: Count input tokens with the API (needs ``ANTHROPIC_API_KEY``).
         table: Aliases and prices.
+        batch: Price the calls as a Message Batch (half of every rate), as
+            ``run(..., batch=True)`` would send them.
 
     Returns:
-        One estimate per variant, then a ``TOTAL`` row. Cost is ``None`` for unknown prices.
-    """
-    from agentlab.runs._runner import run_sync
+        One estimate per variant, then a ``TOTAL`` row.
 
+    Raises:
+        ConfigError: ``repeats`` is below 1, ``output_tokens`` is negative, or a model has
+            no known price (a typo such as ``gpt-4-typo``, or a model missing from
+            ``table.prices``).
+    """
+    from agentlab.runs._runner import check_repeats, run_sync
+
+    check_repeats(repeats)
+    if not isinstance(output_tokens, int) or output_tokens < 0:
+        raise ConfigError(f"output_tokens must be a whole number of 0 or more, not "
+                          f"{output_tokens!r}")
     table = table or ModelTable()
     models = [choose_model(model, v.model, default_model, table) for v in variants]
+    unpriced = sorted({m for m in models if table.price(m) is None})
+    if unpriced:
+        raise ConfigError(f"unknown model {', '.join(map(repr, unpriced))}: no price is known "
+                          f"for it; use an alias ({', '.join(table.aliases)}), a Claude model "
+                          "id, or add its price with ModelTable(prices=...)")
     prompts = [(v.body, t.user_message(), m) for v, m in zip(variants, models, strict=True)
                for t in tasks]
     if online:  # run_sync also works inside Jupyter's running event loop
@@ -90,7 +107,7 @@ def estimate_cost(variants: Sequence[Agent], tasks: Sequence[Task], *, repeats: 
     for n, (variant, model_id) in enumerate(zip(variants, models, strict=True)):
         tokens = sum(counts[n * len(tasks) : (n + 1) * len(tasks)])
         calls = len(tasks) * repeats
-        cost = table.cost(model_id, tokens * repeats, output_tokens * calls)
+        cost = table.cost(model_id, tokens * repeats, output_tokens * calls, batch=batch)
         rows.append(CostEstimate(variant.name, model_id, calls, tokens * repeats,
                                  output_tokens * calls, cost,
                                  "count_tokens" if online else "approx"))

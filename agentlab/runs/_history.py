@@ -19,7 +19,7 @@ def list_runs(db: Path | str = DEFAULT_DB) -> pd.DataFrame:
     """Every stored run, newest first: id, name, status, cells, errors, created, updated."""
     import pandas as pd
 
-    with Store(db) as store:
+    with Store(db, create=False) as store:
         counts = store.counts()
         rows = []
         for rec in store.runs():
@@ -62,7 +62,7 @@ def open_run(run_id: str | None = None, db: Path | str = DEFAULT_DB) -> Run:
     from agentlab.errors import StoreError
     from agentlab.runs._runner import Run
 
-    with Store(db) as store:
+    with Store(db, create=False) as store:
         if run_id is None:
             runs = store.runs()
             if not runs:

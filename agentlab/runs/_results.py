@@ -69,7 +69,7 @@ def results_dataframe(run_id: str, results: Sequence[CellResult],
     for r in results:
         m = length_metrics(r.text)
         cost = table.cost(r.model, r.input_tokens, r.output_tokens, r.cache_write_tokens,
-                          r.cache_read_tokens)
+                          r.cache_read_tokens, batch=r.batch_id is not None)
         rows.append((run_id, *(getattr(r, f) for f in _CELL_FIELDS),
                      *(getattr(m, f) for f in _LENGTH_FIELDS),
                      float("nan") if cost is None else cost))

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from agentlab.errors import AuthenticationError, BudgetExceededError
+from agentlab.errors import AuthenticationError, BudgetExceededError, ConfigError, StoreError
 from agentlab.providers._registry import select_provider
 from agentlab.providers.base import (
     CallError,
@@ -30,11 +30,13 @@ from agentlab.providers.base import (
 from agentlab.providers.models import ModelTable, choose_model
 from agentlab.runs._cachekey import cache_key, experiment_id
 from agentlab.runs._store import DEFAULT_DB, CellResult, Store
+from agentlab.runs._writer import ResultWriter, recover_unsaved
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from agentlab.agents._agent import Agent
+    from agentlab.runs._batch import BatchOptions
     from agentlab.runs._handle import RunHandle
     from agentlab.tasks import Task
 
@@ -62,7 +64,8 @@ class Run:
         variants: The variants run.
         tasks: The tasks run.
         results: One result per finished cell.
-        status: ``complete``, ``interrupted``, or ``stopped: <why>``.
+        status: ``complete``, ``interrupted``, ``stopped: <why>``, or for a batch run
+            ``pending: <cells in flight>`` until :meth:`collect` gathers them.
         store_path: The results database.
         provider: Provider name.
         table: Aliases and prices used.
@@ -95,11 +98,47 @@ class Run:
 
         return run_summary(self.to_dataframe())
 
+    def collect(self, *, wait: bool = True, provider: Provider | None = None,
+                batch: BatchOptions | None = None, progress: Progress = True) -> Run:
+        """Poll this run's Message Batches and store their results (``open_run(id).collect()``).
+
+        Args:
+            wait: Poll until every batch has ended; ``False`` checks once.
+            provider: Provider to reach the API with (default: the address the batches
+                were sent to, with ``ANTHROPIC_API_KEY``).
+            batch: Polling settings.
+            progress: A tqdm bar (``True``), none (``False``), or a ``(done, total)`` callback.
+
+        Returns:
+            The run reopened from the store, with what has arrived.
+        """
+        from agentlab.runs._batch import collect_async
+        from agentlab.runs._history import open_run
+
+        run_sync(lambda: collect_async(self.id, db=self.store_path, provider=provider,
+                                       wait=wait, options=batch, progress=progress))
+        return open_run(self.id, self.store_path)
+
+
+def check_repeats(repeats: object) -> None:
+    """Refuse a repeat count that would plan no cells (or a negative cost estimate).
+
+    Raises:
+        ConfigError: ``repeats`` is not a whole number of at least 1.
+    """
+    if not isinstance(repeats, int) or isinstance(repeats, bool) or repeats < 1:
+        raise ConfigError(f"repeats must be a whole number of at least 1, not {repeats!r}")
+
 
 def plan(variants: Sequence[Agent], tasks: Sequence[Task], *, repeats: int,
          model: str | None, default_model: str, options: GenerationOptions,
          namespace: str, table: ModelTable) -> list[Cell]:
-    """Build every cell's request, in variant × task × repeat order."""
+    """Build every cell's request, in variant × task × repeat order.
+
+    Raises:
+        ConfigError: ``repeats`` is not a whole number of at least 1.
+    """
+    check_repeats(repeats)
     # Each repeat gets its own seed (seed + repeat), so seeded providers such as the local
     # model give independent samples rather than the same answer again.
     seeded = [replace(options, seed=(options.seed or 0) + rep) for rep in range(repeats)]
@@ -118,13 +157,15 @@ def plan(variants: Sequence[Agent], tasks: Sequence[Task], *, repeats: int,
 class _Budget:
     """Reserves a worst-case cost before each call and settles the real one after."""
 
-    def __init__(self, limit: float | None, table: ModelTable) -> None:
+    def __init__(self, limit: float | None, table: ModelTable, batch: bool = False) -> None:
         self.limit, self.table, self.spent, self.reserved = limit, table, 0.0, 0.0
+        self.batch = batch  # priced at the Message Batches rate
 
     def worst_case(self, cell: Cell) -> float:
         req = cell.request
         chars = len(req.system) + sum(len(m.content) for m in req.messages)
-        cost = self.table.cost(req.model, chars // 3 + 16, req.options.max_tokens)
+        cost = self.table.cost(req.model, chars // 3 + 16, req.options.max_tokens,
+                               batch=self.batch)
         return cost or 0.0
 
     def reserve(self, cell: Cell) -> float | None:
@@ -187,11 +228,30 @@ class _Execution:
         self.stop_reason: str | None = None
         self.auth_error: str | None = None
         self.sent = 0
+        self.writer = ResultWriter(store, run_id)
+        self.missing_models: dict[str, str] = {}  # model id -> the API's not_found message
+
+    def _model_missing(self, model: str, message: str) -> None:
+        if model not in self.missing_models:
+            self.missing_models[model] = message
+            log.warning("agentlab: model %r was not found (%s); its other cells are not sent",
+                        model, message)
+
+    async def _record(self, index: int, result: CellResult, found: dict[int, CellResult]) -> None:
+        found[index] = result  # kept in memory first: a locked store loses nothing
+        self.progress.update(1)
+        await self.writer.add([result])
 
     async def cell(self, cell: Cell, index: int, found: dict[int, CellResult]) -> None:
         """Run one cell and record its result in the store and in ``found[index]``."""
         async with self.semaphore:
-            if self.stop_reason is not None:
+            if self.stop_reason is not None or self.writer.failed is not None:
+                return
+            missing = self.missing_models.get(cell.request.model)
+            if missing is not None:  # the first call for this model got a 404: do not send
+                error = CallError("not_found", f"not sent: {missing}")
+                await self._record(index, _from_call(cell, self.provider.name, error, 0.0),
+                                   found)
                 return
             reserved = self.budget.reserve(cell)
             if reserved is None:
@@ -206,13 +266,13 @@ class _Execution:
                 outcome = exc
                 if exc.kind == "auth":
                     self.stop_reason, self.auth_error = "authentication failed", str(exc)
+                elif exc.kind == "not_found":
+                    self._model_missing(cell.request.model, str(exc))
             except Exception as exc:  # a provider bug must not abort the other cells
                 outcome = exc
             result = _from_call(cell, self.provider.name, outcome, time.monotonic() - start)
-            self.store.put(self.run_id, result)
-            found[index] = result
             self.budget.settle(reserved, result)
-            self.progress.update(1)
+            await self._record(index, result, found)
 
 
 async def run_async(
@@ -222,6 +282,7 @@ async def run_async(
     concurrency: int = 8, db: Path | str | Store = DEFAULT_DB, refresh: bool = False,
     budget_usd: float | None = None, progress: Progress = True, table: ModelTable | None = None,
     name: str | None = None, run_id: str | None = None, online_aliases: bool = False,
+    batch: bool | BatchOptions = False, wait: bool = True,
 ) -> Run:
     """Run every variant on every task ``repeats`` times (async core).
 
@@ -246,6 +307,11 @@ async def run_async(
         run_id: Force a run id (default: derived from the experiment, enabling resume).
         online_aliases: Resolve aliases (``sonnet``...) to the newest model of each family
             through the Models API (one request, cached per process) instead of the table.
+        batch: Send the cells that are not cached through Anthropic's Message Batches API
+            (half the price, results within 24 hours); a :class:`BatchOptions` sets polling
+            and splitting. Running the same experiment again re-attaches to its batches.
+        wait: With ``batch``, poll until every batch is collected; ``False`` returns once
+            they are submitted (``status`` ``pending: ...``; gather with ``run.collect()``).
 
     Returns:
         The run; ``status`` says whether it completed.
@@ -268,7 +334,8 @@ async def run_async(
               "provider": namespace, "options": options.__dict__, "concurrency": concurrency}
     return await execute_async(cells, provider=chosen, db=db, run_id=run_id, name=name,
                                concurrency=concurrency, refresh=refresh, budget_usd=budget_usd,
-                               progress=progress, table=table, config=config)
+                               progress=progress, table=table, config=config, batch=batch,
+                               wait=wait)
 
 
 def make_cell(variant: Agent, task: Task, repeat: int, request: Request,
@@ -283,6 +350,7 @@ async def execute_async(
     run_id: str | None = None, name: str | None = None, concurrency: int = 8,
     refresh: bool = False, budget_usd: float | None = None, progress: Progress = True,
     table: ModelTable | None = None, config: dict[str, Any] | None = None,
+    batch: bool | BatchOptions = False, wait: bool = True,
 ) -> Run:
     """Execute planned cells with caching, resume and storage (the core of :func:`run_async`).
 
@@ -298,10 +366,13 @@ async def execute_async(
         progress: A tqdm bar (``True``), none (``False``), or a ``(done, total)`` callback.
         table: Model aliases and prices.
         config: Settings stored with the run.
+        batch: Send the cells through Message Batches (see :func:`run_async`).
+        wait: With ``batch``, wait until every batch is collected.
 
     Returns:
         The run.
     """
+    _check_limits(concurrency, budget_usd)
     table = table or ModelTable()
     cell_list = list(cells)
     variants = list({c.variant.name: c.variant for c in cell_list}.values())
@@ -313,11 +384,21 @@ async def execute_async(
                               concurrency=concurrency, refresh=refresh, budget=budget_usd,
                               progress=progress,
                               config={"provider": provider.cache_namespace, **(config or {}),
-                                      "provider_name": provider.name})
+                                      "provider_name": provider.name}, batch=batch, wait=wait)
     finally:
         await provider.aclose()  # the SDK's connections belong to this event loop
         if not isinstance(db, Store):
             store.close()
+
+
+def _check_limits(concurrency: object, budget_usd: object) -> None:
+    if not isinstance(concurrency, int) or isinstance(concurrency, bool) or concurrency < 1:
+        raise ConfigError(f"concurrency must be a whole number of at least 1, not "
+                          f"{concurrency!r}")
+    if budget_usd is not None and (not isinstance(budget_usd, int | float)
+                                   or not budget_usd >= 0):
+        raise ConfigError(f"budget_usd must be a number of dollars (0 or more), not "
+                          f"{budget_usd!r}")
 
 
 def _copy_for(answer: CellResult, cell: Cell) -> CellResult:
@@ -364,35 +445,78 @@ def _unique(todo: list[int], cells: list[Cell]) -> tuple[list[int], dict[int, li
     return [i for i in todo if first[cells[i].cache_key] == i], twins
 
 
+def _provider_order(todo: list[int], cells: list[Cell], provider: Provider) -> list[int]:
+    """``todo`` in the order the provider prefers (the local model groups system prompts)."""
+    order = provider.order_requests([cells[i].request for i in todo])
+    if sorted(order) != list(range(len(todo))):
+        log.warning("agentlab: %s.order_requests did not return a permutation; ignored",
+                    type(provider).__name__)
+        return todo
+    return [todo[j] for j in order]
+
+
 def _copy_twins(twins: dict[int, list[int]], cells: list[Cell],
-                found: dict[int, CellResult], store: Store, rid: str) -> int:
-    """Give twins their leader's answer (when it succeeded); returns how many."""
+                found: dict[int, CellResult]) -> list[CellResult]:
+    """Give twins their leader's outcome: its answer (a cache hit) or its error.
+
+    Every cell whose leader has a row gets a row of its own; returns those rows.
+    """
     copies: list[CellResult] = []
     for leader, group in twins.items():
-        answer = found.get(leader)
-        if answer is None or not answer.ok:
-            continue
+        outcome = found.get(leader)
+        if outcome is None:
+            continue  # the leader was never sent (the run stopped first)
         for i in group:
-            found[i] = _copy_for(answer, cells[i])
+            found[i] = (_copy_for(outcome, cells[i]) if outcome.ok
+                        else replace(_copy_for(outcome, cells[i]), cached=False))
             copies.append(found[i])
-    store.put_many(rid, copies)
-    return len(copies)
+    return copies
+
+
+def _final_status(status: str, state: _Execution, unsaved: Path | None, planned: int,
+                  have: int) -> str:
+    """``complete`` only when every planned cell has a row and every row was committed."""
+    if state.stop_reason:
+        status = f"stopped: {state.stop_reason}"
+    writer = state.writer
+    if unsaved is not None:
+        return (f"stopped: results database cannot be written ({writer.last_error}); "
+                f"{writer.saved} new results saved, {len(writer.pending)} kept in {unsaved} "
+                "(the next run of this experiment loads them)")
+    if writer.failed is not None:
+        return (f"stopped: results database was not writable for a while; all "
+                f"{writer.saved} new results saved, run again to complete the rest")
+    if status == "complete" and have < planned:
+        return f"incomplete: {planned - have} of {planned} planned cells have no result"
+    return status
 
 
 async def _execute(cells: list[Cell], variants: Sequence[Agent], tasks: Sequence[Task],
                    rid: str, name: str | None, provider: Provider, store: Store,
                    table: ModelTable, *, concurrency: int, refresh: bool,
-                   budget: float | None, progress: Progress, config: dict[str, Any]) -> Run:
+                   budget: float | None, progress: Progress, config: dict[str, Any],
+                   batch: bool | BatchOptions = False, wait: bool = True) -> Run:
     store.begin_run(rid, name, config,
                     [(v.name, v.content_hash, {"frontmatter": v.frontmatter(), "body": v.body})
                      for v in variants],
                     [(t.id, t.snapshot()) for t in tasks])
+    recover_unsaved(store, rid)
     found = _prefill(cells, store, rid, refresh)
     todo, twins = _unique([i for i in range(len(cells)) if i not in found], cells)
-    budget_state = _Budget(budget, table)
+    todo = _provider_order(todo, cells, provider)
+    budget_state = _Budget(budget, table, batch=bool(batch))
     if todo and budget is not None and budget_state.worst_case(cells[todo[0]]) > budget:
         raise BudgetExceededError(f"budget ${budget:.2f} is below one call's worst case "
                                   f"(${budget_state.worst_case(cells[todo[0]]):.4f})")
+    if batch:  # Message Batches: agentlab.runs._batch submits, re-attaches and collects
+        from agentlab.runs._batch import BatchOptions, execute_batches
+
+        status, sent = await execute_batches(
+            cells, todo, twins, found, run_id=rid, provider=provider, store=store,
+            budget=budget_state, progress=progress, wait=wait,
+            options=batch if isinstance(batch, BatchOptions) else BatchOptions())
+        return Run(rid, tuple(variants), tuple(tasks), tuple(found[i] for i in sorted(found)),
+                   status, store.path, provider.name, table, sent)
     bar: Any
     if callable(progress):
         bar = _Callback(progress, len(found), len(cells))
@@ -415,13 +539,17 @@ async def _execute(cells: list[Cell], variants: Sequence[Agent], tasks: Sequence
         log.warning("agentlab: run %s interrupted; finished cells are saved, run it again "
                     "to complete the rest", rid)
     finally:
-        copied = _copy_twins(twins, cells, found, store, rid)
-        if copied:
-            bar.update(copied)
+        copies = _copy_twins(twins, cells, found)
+        if copies:
+            bar.update(len(copies))
         bar.close()
-    if state.stop_reason:
-        status = f"stopped: {state.stop_reason}"
-    store.finish_run(rid, status)
+        state.writer.pending.extend(copies)
+        unsaved = await state.writer.close()
+    status = _final_status(status, state, unsaved, len(cells), len(found))
+    try:
+        store.finish_run(rid, status)
+    except StoreError as exc:  # the results are committed (or kept); only the status is not
+        log.warning("agentlab: run %s: %s; its status (%s) is not recorded", rid, exc, status)
     if state.auth_error:
         raise AuthenticationError(f"{state.auth_error} (run {rid} stopped early; finished "
                                   "cells are saved)")
@@ -437,6 +565,7 @@ def run(
     concurrency: int = 8, db: Path | str | Store = DEFAULT_DB, refresh: bool = False,
     budget_usd: float | None = None, progress: Progress = True, table: ModelTable | None = None,
     name: str | None = None, run_id: str | None = None, online_aliases: bool = False,
+    batch: bool | BatchOptions = False, wait: bool = True,
 ) -> Run:
     """Run an experiment synchronously; works in scripts and inside Jupyter.
 
@@ -448,7 +577,7 @@ def run(
         variants, tasks, repeats=repeats, model=model, default_model=default_model,
         provider=provider, options=options, concurrency=concurrency, db=db, refresh=refresh,
         budget_usd=budget_usd, progress=progress, table=table, name=name, run_id=run_id,
-        online_aliases=online_aliases))
+        online_aliases=online_aliases, batch=batch, wait=wait))
 
 
 def start(

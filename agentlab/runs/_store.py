@@ -10,15 +10,18 @@ Schema changes go through :data:`MIGRATIONS`, an append-only ordered list.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
+from agentlab._files import describe_os_error
 from agentlab.errors import StoreError
 
 DEFAULT_DB = Path(".agentlab") / "results.sqlite"
@@ -59,6 +62,47 @@ def _m001_initial(db: sqlite3.Connection) -> None:
     """)
 
 
+@migration
+def _m002_batches(db: sqlite3.Connection) -> None:
+    # Message Batches bookkeeping (agentlab.runs._batch): a submission row and its cells are
+    # written before create, the API's batch id right after it; results.batch_id marks
+    # answers that came from a batch (priced at the batch rate).
+    db.executescript("""
+        CREATE TABLE batches (
+            token TEXT PRIMARY KEY, run_id TEXT NOT NULL REFERENCES runs(id),
+            api TEXT NOT NULL, base_url TEXT NOT NULL, batch_id TEXT UNIQUE,
+            status TEXT NOT NULL, requests INTEGER NOT NULL, counts TEXT NOT NULL,
+            message TEXT, created TEXT NOT NULL, updated TEXT NOT NULL);
+        CREATE INDEX batches_run ON batches(run_id, status);
+        CREATE TABLE batch_cells (
+            token TEXT NOT NULL REFERENCES batches(token), custom_id TEXT NOT NULL,
+            variant TEXT NOT NULL, variant_hash TEXT NOT NULL, task_id TEXT NOT NULL,
+            repeat INTEGER NOT NULL, cache_key TEXT NOT NULL, model TEXT NOT NULL,
+            outcome TEXT, PRIMARY KEY (token, variant, task_id, repeat));
+        ALTER TABLE results ADD COLUMN batch_id TEXT;
+    """)
+
+
+@migration
+def _m003_routing_decisions(db: sqlite3.Connection) -> None:
+    # Routing trials (agentlab.agentic._routing): one row per (run, variant, query, repeat)
+    # with the decision, why the trial ended, and the head of the transcript (JSON). The
+    # cache index serves a decision whose key was answered without error in any run.
+    db.executescript("""
+        CREATE TABLE routing_decisions (
+            run_id TEXT NOT NULL REFERENCES runs(id), variant TEXT NOT NULL,
+            variant_hash TEXT NOT NULL, task_id TEXT NOT NULL, repeat INTEGER NOT NULL,
+            cache_key TEXT NOT NULL, decision TEXT NOT NULL, reason TEXT NOT NULL,
+            tools_before INTEGER NOT NULL, transcript_head TEXT NOT NULL, model TEXT NOT NULL,
+            input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
+            cache_write_tokens INTEGER NOT NULL, cache_read_tokens INTEGER NOT NULL,
+            cost_usd REAL, latency_s REAL NOT NULL, num_turns INTEGER NOT NULL,
+            cli_version TEXT NOT NULL, error TEXT, error_kind TEXT, cached INTEGER NOT NULL,
+            created TEXT NOT NULL, PRIMARY KEY (run_id, variant, task_id, repeat));
+        CREATE INDEX routing_cache ON routing_decisions(cache_key) WHERE error IS NULL;
+    """)
+
+
 @dataclass(frozen=True)
 class CellResult:
     """One cell's outcome: a response, or an error recorded in its place."""
@@ -81,6 +125,7 @@ class CellResult:
     error_kind: str | None = None
     cached: bool = False
     tool_calls: str = "[]"
+    batch_id: str | None = None  # the Message Batch that answered it (batch-priced)
 
     @property
     def ok(self) -> bool:
@@ -109,21 +154,89 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-class Store:
-    """A results database. Safe to use from one thread at a time per instance."""
+def store_error(path: Path, exc: sqlite3.Error, busy_timeout: float) -> StoreError:
+    """A one-line :class:`StoreError` for an SQLite failure, saying how to recover."""
+    code = getattr(exc, "sqlite_errorname", "") or ""
+    text = " ".join(str(exc).split())
+    if code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in text:
+        return StoreError(f"{path}: the results database is locked by another process (waited "
+                          f"{busy_timeout:g} s); let it finish or close it, then run again")
+    if code.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or (
+            type(exc) is sqlite3.DatabaseError):
+        return StoreError(f"{path}: the results database is damaged or not an SQLite file "
+                          f"({text}); move it aside (mv {path} {path}.damaged) and run again; "
+                          "the sqlite3 shell's .recover command can salvage rows from the copy")
+    if code.startswith("SQLITE_READONLY"):
+        return StoreError(f"{path}: the results database is read-only ({text}); make it "
+                          "writable or pass another --db")
+    return StoreError(f"{path}: results database error: {text}")
 
-    def __init__(self, path: Path | str = DEFAULT_DB) -> None:
-        self.path = Path(path)
-        self._lock = threading.Lock()
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _guarded(method: Callable[Concatenate[Store, _P], _R]) -> Callable[Concatenate[Store, _P], _R]:
+    """Turn SQLite errors raised by a store method into one-line :class:`StoreError`."""
+    def wrapper(self: Store, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, check_same_thread=False)
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise store_error(self.path, exc, self.busy_timeout) from exc
+
+    functools.update_wrapper(wrapper, method)
+    return wrapper
+
+
+class Store:
+    """A results database. Safe to use from one thread at a time per instance.
+
+    Args:
+        path: The SQLite file.
+        create: Create the file (and its folders) if missing. Read-only callers (listing
+            and reopening runs) pass ``False``: a missing database is an error, not a new one.
+        busy_timeout: Seconds one write waits for another process's write lock.
+        write_patience: Seconds a run keeps retrying writes (holding answers in memory) before
+            it stops sending new calls; see :mod:`agentlab.runs._writer`.
+
+    Raises:
+        StoreError: The path is a folder or under a file, the database is missing (with
+            ``create=False``), locked, damaged, or from a newer agentlab.
+    """
+
+    def __init__(self, path: Path | str = DEFAULT_DB, *, create: bool = True,
+                 busy_timeout: float = 5.0, write_patience: float = 60.0) -> None:
+        self.path = Path(path)
+        self.busy_timeout, self.write_patience = busy_timeout, write_patience
+        self._lock = threading.Lock()
+        if self.path.is_dir():
+            raise StoreError(f"{self.path}: is a folder, not a results database; name a file "
+                             f"such as {self.path / 'results.sqlite'}")
+        if not create and not self.path.exists():
+            raise StoreError(f"{self.path}: there is no results database here; check the path "
+                             "(nothing has been run with this database yet)")
+        try:
+            if create:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"{self.path}: cannot create the results database's folder: "
+                             f"{describe_os_error(exc)}") from None
+        try:
+            self._db = sqlite3.connect(self.path, check_same_thread=False,
+                                       timeout=busy_timeout)
+        except sqlite3.Error as exc:
+            raise store_error(self.path, exc, busy_timeout) from exc
+        try:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA busy_timeout=10000")
+            self._db.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
             self._migrate()
         except sqlite3.Error as exc:
-            raise StoreError(f"{self.path}: cannot open results database: {exc}") from exc
+            self._db.close()
+            raise store_error(self.path, exc, busy_timeout) from exc
+        except StoreError:
+            self._db.close()
+            raise
 
     def _migrate(self) -> None:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
@@ -146,6 +259,7 @@ class Store:
         self.close()
 
     # -- runs -------------------------------------------------------------------------------
+    @_guarded
     def begin_run(self, run_id: str, name: str | None, config: dict[str, Any],
                   variants: Sequence[tuple[str, str, dict[str, Any]]],
                   tasks: Sequence[tuple[str, dict[str, Any]]]) -> None:
@@ -163,12 +277,14 @@ class Store:
                 "INSERT OR IGNORE INTO run_tasks VALUES (?, ?, ?, ?)",
                 [(run_id, i, t, json.dumps(s)) for i, (t, s) in enumerate(tasks)])
 
+    @_guarded
     def finish_run(self, run_id: str, status: str) -> None:
         """Record how a run ended (complete, interrupted, stopped: ...)."""
         with self._lock, self._db:
             self._db.execute("UPDATE runs SET status = ?, updated = ? WHERE id = ?",
                              (status, _now(), run_id))
 
+    @_guarded
     def runs(self) -> list[RunRecord]:
         """Every stored run, newest first."""
         rows = self._db.execute(
@@ -192,6 +308,7 @@ class Store:
             raise StoreError(f"{self.path}: {what} match {run_id!r} (recent: {known})")
         return matches[0]
 
+    @_guarded
     def snapshots(self, run_id: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """The variant and task snapshots stored with a run, in run order."""
         variants = self._db.execute(
@@ -200,11 +317,27 @@ class Store:
             "SELECT snapshot FROM run_tasks WHERE run_id = ? ORDER BY position", (run_id,))
         return ([json.loads(r[0]) for r in variants], [json.loads(r[0]) for r in tasks])
 
+    # -- other modules' tables ---------------------------------------------------------------
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """The connection inside one transaction, committed on exit (rolled back on error).
+
+        For modules that keep their own tables in this database (batch bookkeeping).
+        """
+        with self._lock, self._db:
+            yield self._db
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """The rows of one read-only query."""
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
     # -- results ------------------------------------------------------------------------------
     def put(self, run_id: str, result: CellResult) -> None:
         """Store (or replace) one cell's result and commit at once."""
         self.put_many(run_id, [result])
 
+    @_guarded
     def put_many(self, run_id: str, results: Iterable[CellResult]) -> None:
         """Store (or replace) several results in one transaction."""
         now = _now()
@@ -212,12 +345,14 @@ class Store:
         with self._lock, self._db:
             self._db.executemany(_INSERT, rows)
 
+    @_guarded
     def results(self, run_id: str) -> list[CellResult]:
         """Every stored cell of a run."""
         rows = self._db.execute(
             f"SELECT {', '.join(_RESULT_COLUMNS)} FROM results WHERE run_id = ?", (run_id,))
         return [_row_to_result(r) for r in rows]
 
+    @_guarded
     def counts(self) -> dict[str, tuple[int, ...]]:
         """Per run: (cells, failed cells, variants, tasks), without loading any result."""
         def per_run(sql: str) -> dict[str, tuple[int, ...]]:
@@ -229,6 +364,7 @@ class Store:
         return {rid: (*results.get(rid, (0, 0)), *variants.get(rid, (0,)), *tasks.get(rid, (0,)))
                 for (rid,) in self._db.execute("SELECT id FROM runs")}
 
+    @_guarded
     def cached(self, keys: Iterable[str]) -> dict[str, CellResult]:
         """Successful results for any of ``keys``, from any run (newest wins)."""
         found: dict[str, CellResult] = {}

@@ -15,15 +15,25 @@ from agentlab.scoring._registry import (
     grader_names,
     register_grader,
 )
-from agentlab.scoring._score import default_code_graders, make_grader, score_dataframe
+from agentlab.scoring._score import (
+    check_labels,
+    default_code_graders,
+    make_grader,
+    score_dataframe,
+)
+from agentlab.scoring.metrics import Metric, get_metric, register_metric
 
 __all__ = [
     "Grade",
     "GradeContext",
     "Grader",
+    "Metric",
+    "check_labels",
     "default_code_graders",
+    "get_metric",
     "grader_names",
     "make_grader",
     "register_grader",
+    "register_metric",
     "score_dataframe",
 ]

@@ -79,7 +79,7 @@ def _trees(response: str) -> list[ast.Module] | Grade:
 # -- AST graders -------------------------------------------------------------------
 
 
-@register_grader("code_parses")
+@register_grader("code_parses", label="code parses")
 def code_parses() -> Grader:
     """Check that every Python block parses (score: the fraction that do).
 
@@ -151,7 +151,7 @@ def annotation_counts(tree: ast.AST) -> AnnotationCounts:
     return AnnotationCounts(annotated, total, tuple(missing))
 
 
-@register_grader("type_coverage")
+@register_grader("type_coverage", label="type coverage")
 def type_coverage() -> Grader:
     """Score the fraction of parameters and returns that are annotated.
 
@@ -226,7 +226,7 @@ def _parse_expr(text: str) -> ast.Expression | None:
         return None
 
 
-@register_grader("no_any")
+@register_grader("no_any", label="no Any")
 def no_any(penalty: float = 0.25) -> Grader:
     """Score 1 when the code never uses ``Any``, less for each use.
 
@@ -284,7 +284,7 @@ def model_classes(trees: Sequence[ast.AST]) -> list[str]:
     return sorted(models)
 
 
-@register_grader("pydantic_models")
+@register_grader("pydantic_models", label="pydantic models")
 def pydantic_models(min_count: int = 1) -> Grader:
     """Check that the code defines pydantic models (``BaseModel`` subclasses).
 
@@ -339,7 +339,7 @@ def _tool_grade(name: str, report: ToolReport, penalty: float) -> Grade:
                  f" [{first.code}]")
 
 
-@register_grader("ruff_clean", slow=True)
+@register_grader("ruff_clean", slow=True, label="ruff clean")
 def ruff_clean(select: list[str] | None = None, ignore: list[str] | None = None,
                penalty: float = 0.1) -> Grader:
     """Lint the code with ruff; score ``1 - penalty * findings``.
@@ -365,7 +365,7 @@ def ruff_clean(select: list[str] | None = None, ignore: list[str] | None = None,
     return check
 
 
-@register_grader("mypy_strict", slow=True)
+@register_grader("mypy_strict", slow=True, label="mypy --strict clean")
 def mypy_strict(timeout: float = 30.0, cache_dir: str | None = None,
                 penalty: float = 0.2) -> Grader:
     """Type-check the code with ``mypy --strict``; score ``1 - penalty * errors``.

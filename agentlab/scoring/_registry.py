@@ -17,6 +17,7 @@ from typing import Any, Protocol, TypeVar, get_type_hints
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from agentlab.errors import ConfigError
+from agentlab.scoring.metrics import Direction, Metric, grader_metric, register_metric
 
 __all__ = [
     "COMMON_FIELDS", "CheckSpec", "Grade", "GradeContext", "Grader", "GraderType", "grade",
@@ -106,11 +107,13 @@ class GraderType:
         factory: Builds the grader from the spec's own fields.
         model: Validates a spec of this type (common fields included).
         slow: Whether the grader runs a subprocess (graded in a thread pool).
+        metric: What its ``score_<type>`` column means (see :mod:`agentlab.scoring.metrics`).
     """
 
     factory: Callable[..., Grader]
     model: type[CheckSpec]
     slow: bool
+    metric: Metric
 
 
 _REGISTRY: dict[str, GraderType] = {}
@@ -133,27 +136,36 @@ def _spec_model(name: str, factory: Callable[..., Grader]) -> type[CheckSpec]:
     return model
 
 
-def register_grader(name: str, *, slow: bool = False) -> Callable[[F], F]:
-    """Register a grader factory under ``name`` (a decorator).
+def register_grader(
+    name: str, *, slow: bool = False, label: str | None = None, direction: Direction = "higher",
+) -> Callable[[F], F]:
+    """Register a grader factory under ``name`` (a decorator), and declare its metric.
 
     The factory's keyword parameters, with their annotations and defaults, are the
     spec's fields; they are validated with pydantic and unknown keys are rejected.
+    The grader's column ``score_<name>`` is declared in the metric registry
+    (:mod:`agentlab.scoring.metrics`): in [0, 1], with ``label`` and ``direction``.
 
     Registering a name again replaces the earlier factory (re-running a notebook cell).
 
     Args:
         name: The ``type`` used in check specs.
         slow: Whether the grader runs a subprocess (graded in a thread pool).
+        label: How charts and reports name the score; default ``"<name> score"``.
+        direction: ``higher`` (1 is best, the :class:`Grade` contract) or ``None`` for a
+            score that describes rather than ranks (comparisons then read higher/lower).
 
     Returns:
         A decorator that registers the factory and returns it unchanged.
 
     Raises:
-        ConfigError: A factory parameter uses a reserved name.
+        ConfigError: A factory parameter uses a reserved name, or ``direction`` is invalid.
     """
+    metric = grader_metric(name, label, direction)
 
     def decorate(factory: F) -> F:
-        _REGISTRY[name] = GraderType(factory, _spec_model(name, factory), slow)
+        _REGISTRY[name] = GraderType(factory, _spec_model(name, factory), slow, metric)
+        register_metric(metric)
         return factory
 
     return decorate

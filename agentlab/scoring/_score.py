@@ -55,7 +55,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CheckSpec", "Grade", "GradeContext", "Grader", "GraderLike", "NamedGrader", "TaskLike",
-    "as_grader", "default_code_graders", "grade", "grader_names", "make_grader",
+    "as_grader", "check_labels", "default_code_graders", "grade", "grader_names", "make_grader",
     "register_grader", "score_dataframe", "spec_error",
 ]
 
@@ -195,6 +195,51 @@ def default_code_graders() -> list[dict[str, Any]]:
         Fresh specs for ``code_parses``, ``type_coverage``, ``no_any`` and ``ruff_clean``.
     """
     return [{"type": t} for t in ("code_parses", "type_coverage", "no_any", "ruff_clean")]
+
+
+_MAIN_PARAMS = ("value", "pattern", "equals")
+
+
+def _check_label(item: GraderLike) -> str:
+    """What a check looks for, e.g. ``contains: Depends(get_session)``, ``word count: max 600``."""
+    if isinstance(item, NamedGrader):
+        return item.name
+    if not isinstance(item, str | Mapping):
+        return as_grader(item).name
+    spec: Mapping[str, Any] = {"type": item} if isinstance(item, str) else item
+    if isinstance(spec.get("name"), str):
+        return str(spec["name"])
+    kind = str(spec.get("type", "")).replace("_", " ")
+    params = [(k, v) for k, v in spec.items() if k not in COMMON_FIELDS and v is not None]
+    if not params:
+        return kind
+    key, value = params[0]
+    shown = ", ".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
+    return f"{kind}: {shown}" if key in _MAIN_PARAMS else f"{kind}: {key} {shown}"
+
+
+def check_labels(checks: Sequence[GraderLike], graders: Sequence[GraderLike] = (), *,
+                 defaults: Sequence[GraderLike] | None = None) -> dict[str, str]:
+    """Readable names of the ``score_<name>`` columns one task's checks produce.
+
+    The columns are named as :func:`score_dataframe` names them (a second ``contains``
+    check writes ``score_contains_2``); the labels say what each check looks for.
+
+    Args:
+        checks: The task's check specs (``Task.checks``).
+        graders: Run-wide graders, as for :func:`score_dataframe`.
+        defaults: Checks for a task without its own, as for :func:`score_dataframe`.
+
+    Returns:
+        Column name -> label, e.g. ``{"score_contains_2": "contains: OrderStatus"}``.
+
+    Raises:
+        ConfigError: A check spec is invalid.
+    """
+    own = list(checks) or list(default_code_graders() if defaults is None else defaults)
+    items = own + list(graders)
+    named = _unique_names([as_grader(g) for g in items])
+    return {f"score_{g.name}": _check_label(item) for g, item in zip(named, items, strict=True)}
 
 
 # -- scoring a results table ---------------------------------------------------------

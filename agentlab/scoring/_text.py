@@ -47,7 +47,7 @@ def _short(items: list[str]) -> str:
     return text + (", ..." if len(items) > 5 else "")
 
 
-@register_grader("contains")
+@register_grader("contains", label="contains")
 def contains(
     value: str | list[str], mode: Literal["all", "any"] = "all", case: bool = True
 ) -> Grader:
@@ -77,7 +77,7 @@ def contains(
     return check
 
 
-@register_grader("not_contains")
+@register_grader("not_contains", label="avoids")
 def not_contains(
     value: str | list[str], mode: Literal["all", "any"] = "all", case: bool = True
 ) -> Grader:
@@ -109,7 +109,7 @@ def not_contains(
 _FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
 
 
-@register_grader("regex")
+@register_grader("regex", label="pattern match")
 def regex(pattern: str, flags: str = "", must_match: bool = True) -> Grader:
     """Check the response against a regular expression (``re.search``).
 
@@ -145,7 +145,7 @@ def regex(pattern: str, flags: str = "", must_match: bool = True) -> Grader:
     return check
 
 
-@register_grader("word_count")
+@register_grader("word_count", label="word count in range")
 def word_count(min: int | None = None, max: int | None = None) -> Grader:
     """Check that the response length in words is within bounds.
 
@@ -180,7 +180,7 @@ def word_count(min: int | None = None, max: int | None = None) -> Grader:
     return check
 
 
-@register_grader("exact")
+@register_grader("exact", label="exact match")
 def exact(equals: str, strip: bool = True, case: bool = True) -> Grader:
     """Check that the response equals a string.
 
@@ -206,7 +206,7 @@ def exact(equals: str, strip: bool = True, case: bool = True) -> Grader:
     return check
 
 
-@register_grader("json_valid")
+@register_grader("json_valid", label="valid JSON")
 def json_valid(fenced: bool = True) -> Grader:
     """Check that the response is valid JSON.
 

@@ -32,6 +32,7 @@ from agentlab.tasks import Task
 if TYPE_CHECKING:
     import pandas as pd
 
+    from agentlab.runs._estimate import CostEstimate
     from agentlab.runs._runner import Cell, Run
 
 DEFAULT_RUBRIC = (
@@ -111,6 +112,10 @@ def pair_prompt(task: Task, first: str, second: str, rubric: str | None = None) 
             "</answer_2>")
 
 
+JUDGE_MAX_TOKENS = 1024
+"""Room for the judge's reasoning and its tool call."""
+
+
 def default_judge_model(judged_models: Iterable[str]) -> str:
     """A judge model that is not the one being judged (opus judges sonnet, else sonnet)."""
     judged = " ".join(judged_models)
@@ -150,7 +155,7 @@ def _execute(jobs: list[_Job], tool: ToolSpec, system: str, model: str,
     chosen = _judge_provider(provider, model)
     model_id = ModelTable().resolve(model)
     judge_agent = Agent(name="judge", description="LLM judge", body=system)
-    options = GenerationOptions(max_tokens=1024, temperature=0.0)
+    options = GenerationOptions(max_tokens=JUDGE_MAX_TOKENS, temperature=0.0)
     cells: list[Cell] = []
     for n, job in enumerate(jobs):
         request = Request(system=system, messages=(Message("user", job.prompt),),
@@ -223,6 +228,43 @@ def judge(df: pd.DataFrame, tasks: Sequence[Task], *, judge_model: str | None = 
     out["judge_reasoning"] = out.index.map(reasons)
     out["judge_error"] = out.index.map(errors)
     return out
+
+
+def estimate_judge(tasks: Sequence[Task], *, answers_per_task: int,
+                   judged_models: Iterable[str], answer_tokens: int,
+                   judge_model: str | None = None, provider: Provider | str | None = None,
+                   table: ModelTable | None = None) -> CostEstimate:
+    """The most that :func:`judge` would cost on a run's answers, before the run.
+
+    Every answer is assumed as long as the run allows (``answer_tokens``) and every
+    judgement as long as :data:`JUDGE_MAX_TOKENS`, so the real cost is lower. Input
+    tokens are counted offline (:func:`agentlab.estimate_cost`).
+
+    Args:
+        tasks: The tasks the run answers.
+        answers_per_task: Answers to judge per task (variants × repeats).
+        judged_models: Models that will write the answers (the judge is another one).
+        answer_tokens: The run's ``max_tokens``.
+        judge_model: Judge model; default as for :func:`judge`.
+        provider: Provider for the judge; default as for :func:`judge`.
+        table: Aliases and prices.
+
+    Returns:
+        The estimate: judge calls, tokens and dollars (``None`` for an unknown price).
+
+    Raises:
+        ConfigError: No capable judge is available (no ``ANTHROPIC_API_KEY``, or the
+            embedded local model); nothing has been spent.
+    """
+    from agentlab.runs._estimate import CHARS_PER_TOKEN, estimate_cost
+
+    model = judge_model or default_judge_model(judged_models)
+    _judge_provider(provider, model)
+    longest = "x" * int(answer_tokens * CHARS_PER_TOKEN)  # stands in for the real answers
+    prompts = [Task(id=t.id, prompt=grade_prompt(t, longest)) for t in tasks]
+    judge_agent = Agent(name="judge", description="LLM judge", body=_GRADE_SYSTEM)
+    return estimate_cost([judge_agent], prompts, repeats=answers_per_task, model=model,
+                         output_tokens=JUDGE_MAX_TOKENS, table=table)[0]
 
 
 Winner = Literal["a", "b", "tie"]

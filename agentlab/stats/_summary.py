@@ -1,92 +1,48 @@
-"""The per-variant summary table, and the length-bias check.
+"""The per-variant summary table: sizes, means with intervals, and the verdict versus a baseline.
 
-Re-exported by :mod:`agentlab.stats`.
+Its numbers follow the package's rules, so they never contradict each other: tasks weigh the
+same; the means printed next to a difference are over the same paired tasks (``mean_paired``
+and ``base_mean_paired``, whose difference is ``diff``); dropped tasks are counted and said;
+and across several variants the verdicts use Holm-adjusted p-values. Re-exported by
+:mod:`agentlab.stats`.
 """
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Literal
 
 from agentlab.errors import ConfigError
 from agentlab.runs._results import error_rows
 from agentlab.stats._baseline import pick_baseline
-from agentlab.stats._errorbars import _usable, _variants, paired_difference, variant_stats
+from agentlab.stats._data import variant_names
+from agentlab.stats._errorbars import variant_stats
+from agentlab.stats._paired import Method, compare_to_baseline
+from agentlab.stats._verdict import min_tasks
 
 if TYPE_CHECKING:
-    import numpy as np
-    import numpy.typing as npt
     import pandas as pd
 
-    FloatArray = npt.NDArray[np.float64]
+    from agentlab.scoring.metrics import Direction
 
-__all__ = ["length_bias", "summary"]
+__all__ = ["DIFF_COLUMNS", "summary"]
 
+DIFF_COLUMNS = ("n_paired", "n_dropped", "mean_paired", "base_mean_paired", "diff",
+                "diff_ci_low", "diff_ci_high", "p_value", "p_adjusted", "method", "verdict",
+                "verdict_text")
+"""The columns :func:`summary` adds when it compares variants with the baseline."""
 
-def _correlate(x: FloatArray, y: FloatArray,
-               method: Literal["spearman", "pearson"]) -> tuple[float, float, float]:
-    from scipy import stats
-
-    if len(x) < 3 or float(x.std()) == 0 or float(y.std()) == 0:
-        return math.nan, math.nan, math.nan  # scipy warns on constant input
-    res = stats.spearmanr(x, y) if method == "spearman" else stats.pearsonr(x, y)
-    slope = float((x * y).sum() / (x * x).sum())  # both are demeaned
-    return float(res.statistic), float(res.pvalue), slope
-
-
-def length_bias(
-    df: pd.DataFrame, score_col: str = "quality", length_col: str = "words", *,
-    method: Literal["spearman", "pearson"] = "spearman",
-) -> pd.DataFrame:
-    """Do longer answers score higher on the same task?
-
-    Score and length are demeaned within each task (per variant for the variant
-    rows; across variants for ``all``), so task difficulty and task length do not
-    masquerade as a length effect. p-values ignore the degrees of freedom used by
-    demeaning and are approximate.
-
-    Args:
-        df: Scored results.
-        score_col: The score column.
-        length_col: The length column.
-        method: ``spearman`` (rank) or ``pearson`` correlation.
-
-    Returns:
-        Indexed by variant plus ``all``: ``n``, ``r``, ``p_value`` and
-        ``slope_per_100`` (score change per 100 more length units).
-
-    Raises:
-        ConfigError: A column is missing.
-    """
-    import pandas as pd
-
-    data = _usable(df, score_col)
-    if length_col not in data.columns:
-        data = data.join(df[[length_col]].astype(float))
-    data = data[data[length_col].notna()]
-    rows = []
-    for name in [*_variants(df), "all"]:
-        part = data if name == "all" else data[data["variant"] == name]
-        centred = part[[score_col, length_col]] - part.groupby("task_id")[
-            [score_col, length_col]].transform("mean")
-        r, p, slope = _correlate(centred[length_col].to_numpy(float),
-                                 centred[score_col].to_numpy(float), method)
-        rows.append({"variant": name, "n": len(part), "r": r, "p_value": p,
-                     "slope_per_100": slope * 100})
-    return pd.DataFrame(rows).set_index("variant")
+_FROM_TABLE = {"n_paired": "n_tasks", "mean_paired": "variant_mean",
+               "base_mean_paired": "baseline_mean", "diff": "mean_diff", "diff_ci_low": "ci_low",
+               "diff_ci_high": "ci_high"}
+_METHOD_NAMES = {"permutation": "exact sign-flip permutation test", "t": "paired t-test",
+                 "sign": "exact sign test (every task moved by the same amount)"}
 
 
-def _with_ci(df: pd.DataFrame, col: str, out: pd.DataFrame) -> None:
-    stats_ = variant_stats(df, col)
-    low, high = stats_["ci_low"], stats_["ci_high"]
-    if col == "quality" or col.startswith(("score_", "judge_quality")):
-        # t intervals of a 0-1 score can overshoot with few tasks; the score cannot.
-        low, high = low.clip(lower=0.0), high.clip(upper=1.0)
-    elif col in ("words", "output_tokens"):
-        low = low.clip(lower=0.0)
+def _with_ci(df: pd.DataFrame, col: str, out: pd.DataFrame, confidence: float) -> None:
+    stats_ = variant_stats(df, col, confidence=confidence)  # clipped to the metric's bounds
     out[col] = stats_["mean"]
-    out[f"{col}_ci_low"] = low
-    out[f"{col}_ci_high"] = high
+    out[f"{col}_ci_low"] = stats_["ci_low"]
+    out[f"{col}_ci_high"] = stats_["ci_high"]
 
 
 def _provider_hint(df: pd.DataFrame, variants: list[str]) -> list[str]:
@@ -99,31 +55,36 @@ def _provider_hint(df: pd.DataFrame, variants: list[str]) -> list[str]:
 
 def summary(
     df: pd.DataFrame, baseline: str | None = None, *, metric: str = "quality",
-    length: str = "words", confidence: float = 0.95,
+    length: str = "words", confidence: float = 0.95, method: Method = "auto",
+    direction: Direction | Literal["auto"] = "auto", adjust: Literal["holm", "none"] = "holm",
 ) -> pd.DataFrame:
-    """One row per variant: size, errors, quality and lengths with CIs, cost, diff.
+    """One row per variant: size, errors, metric and lengths with CIs, cost, and the verdict.
 
     Args:
         df: Results, scored or not (without ``metric`` only lengths and cost).
-        baseline: Reference variant for the paired difference; defaults to the
-            first variant in ``df``.
-        metric: The quality column.
+        baseline: Reference variant for the paired difference; default
+            :func:`agentlab.stats.pick_baseline` (the variant the others extend, else the
+            first).
+        metric: The column compared (its direction comes from the metric registry).
         length: The length column.
-        confidence: Interval coverage.
+        confidence: Interval coverage; the tests' level is ``1 - confidence``.
+        method: How differences are tested (see :func:`agentlab.stats.paired_difference`).
+        direction: Override the metric's direction (``higher``, ``lower``, ``None``).
+        adjust: ``holm`` (default): verdicts use p-values adjusted across the variants
+            compared with the baseline; ``none``: each comparison on its own.
 
     Returns:
-        Indexed by variant: ``n``, ``errors``, ``<metric>`` and its ``_ci_low`` /
-        ``_ci_high``, ``pass_rate`` (if ``passed`` exists), ``<length>`` and
-        ``output_tokens`` with CIs, ``cost_usd`` (total), ``provider``, and versus
-        the baseline ``diff``, ``diff_ci_low``, ``diff_ci_high``, ``p_value``,
-        ``verdict``.
+        Indexed by variant, the baseline first: ``n``, ``errors``, ``<metric>`` and its
+        ``_ci_low`` / ``_ci_high``, ``pass_rate`` (if ``passed`` exists), ``<length>`` and
+        ``output_tokens`` with CIs, ``cost_usd`` (total), ``provider``, and versus the
+        baseline the :data:`DIFF_COLUMNS`. Means are over tasks (repeats averaged first).
 
     Raises:
         ConfigError: Unknown baseline or no ``variant``/``task_id`` column.
     """
     import pandas as pd
 
-    variants = _variants(df) if "variant" in df.columns else []
+    variants = variant_names(df) if "variant" in df.columns else []
     if not variants:
         raise ConfigError("results are empty or have no 'variant' column")
     base = baseline if baseline is not None else pick_baseline(variants)
@@ -135,30 +96,65 @@ def summary(
     out["errors"] = error_rows(df).groupby(df["variant"]).sum()
     for col in (metric, length, "output_tokens"):
         if col in df.columns and f"{col}_ci_low" not in out.columns:
-            _with_ci(df, col, out)
+            _with_ci(df, col, out, confidence)
     if "passed" in df.columns:
         out["pass_rate"] = variant_stats(df, "passed")["mean"]
     if "cost_usd" in df.columns:
         out["cost_usd"] = df.groupby("variant", sort=False)["cost_usd"].sum()
     out["provider"] = _provider_hint(df, variants)
     if metric in df.columns and len(variants) > 1:
-        _add_diffs(df, base, metric, confidence, out)
+        _add_diffs(df, base, metric, out, confidence=confidence, method=method,
+                   direction=direction, adjust=adjust)
     return out
 
 
-def _add_diffs(df: pd.DataFrame, base: str, metric: str, confidence: float,
-               out: pd.DataFrame) -> None:
-    diffs = {}
-    for v in out.index:
-        if v == base:
-            continue
-        try:
-            diffs[v] = paired_difference(df, v, base, metric, confidence=confidence)
-        except ConfigError:  # a variant with only error rows: leave its diff empty
-            continue
-    out["diff"] = [diffs[v].mean_diff if v in diffs else math.nan for v in out.index]
-    out["diff_ci_low"] = [diffs[v].ci_low if v in diffs else math.nan for v in out.index]
-    out["diff_ci_high"] = [diffs[v].ci_high if v in diffs else math.nan for v in out.index]
-    out["p_value"] = [diffs[v].p_value if v in diffs else math.nan for v in out.index]
-    out["verdict"] = ["baseline" if v == base else diffs[v].verdict if v in diffs else
-                      "insufficient data" for v in out.index]
+def _add_diffs(df: pd.DataFrame, base: str, metric: str, out: pd.DataFrame, *,
+               confidence: float, method: Method, direction: Direction | Literal["auto"],
+               adjust: Literal["holm", "none"]) -> None:
+    import pandas as pd
+
+    try:
+        table = compare_to_baseline(df, base, metric, method=method, confidence=confidence,
+                                    direction=direction, adjust=adjust)
+    except ConfigError:  # the baseline has no usable value: nothing can be compared
+        table = None
+    if table is None:
+        table = pd.DataFrame(columns=[*_FROM_TABLE.values(), *DIFF_COLUMNS])
+    joined = table.rename(columns={v: k for k, v in _FROM_TABLE.items()}).reindex(out.index)
+    for col in DIFF_COLUMNS[:-1]:
+        out[col] = joined[col].astype("Int64" if col in ("n_paired", "n_dropped") else object
+                                      if col in ("method", "verdict") else float)
+    out["verdict"] = ["baseline" if v == base else "insufficient data" if pd.isna(verdict)
+                      else verdict for v, verdict in out["verdict"].items()]
+    family = int(out["p_value"].notna().sum())
+    out["verdict_text"] = ["" if v == base else _verdict_text(out.loc[v], family, adjust,
+                                                               confidence) for v in out.index]
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def _verdict_text(row: pd.Series, family: int, adjust: str, confidence: float) -> str:
+    """One sentence: the verdict, the difference and the means behind it, and what was dropped."""
+    import pandas as pd
+
+    n = 0 if row["n_paired"] is pd.NA else int(row["n_paired"])
+    alpha = 1 - confidence
+    if row["verdict"] == "insufficient data":
+        need = max(2, min_tasks(alpha))
+        text = (f"insufficient data: {_plural(n, 'task')} paired; at least {need} are needed "
+                f"to detect a difference at the {alpha:g} level")
+    else:
+        text = (f"{row['verdict']}: {row['diff']:+.3g} ({row['mean_paired']:.3g} vs "
+                f"{row['base_mean_paired']:.3g} over the same {n} tasks), "
+                f"{confidence:.0%} CI {row['diff_ci_low']:+.3g} to {row['diff_ci_high']:+.3g}, "
+                f"p = {row['p_value']:.2g}")
+        if adjust == "holm" and family > 1:
+            text += f", Holm-adjusted over {family} variants: {row['p_adjusted']:.2g}"
+        text += f"; {_METHOD_NAMES.get(str(row['method']), str(row['method']))}"
+    dropped = 0 if row["n_dropped"] is pd.NA else int(row["n_dropped"])
+    if dropped:
+        text += (f"; {_plural(dropped, 'task')} dropped (no usable answer from one of the two "
+                 "variants)")
+    return text

@@ -160,10 +160,11 @@ class FakeBatches:
 
     def _outcome(self, custom_id: str, params: Json, failing: FaultKind | None) -> Json:
         fate = failing or (self.fate(custom_id, params) if self.fate else None)
-        if fate in ("expired", "canceled"):
+        if fate == "expired" or fate == "canceled":
             return {"type": fate}
         if fate is not None:
-            kind: FaultKind = fate if fate not in ("reset", "slow", "malformed") else "server"
+            # Faults that are not an API error (reset, slow, malformed) become api_error.
+            kind: FaultKind = "server" if fate in ("reset", "slow", "malformed") else fate
             error = json.loads(fault_reply(Fault(kind), params).body)
             return {"type": "errored", "error": error}
         reply = self._answer(params)

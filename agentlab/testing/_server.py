@@ -36,6 +36,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from agentlab.testing._batches import FakeBatches
 from agentlab.testing._replies import (
     DEFAULT_MODELS,
     FAULT_KINDS,
@@ -57,7 +58,6 @@ from agentlab.testing._replies import (
     prompt_text,
     tokens,
 )
-from agentlab.testing._batches import FakeBatches
 from agentlab.testing._stream import (
     MatchRule,
     Script,

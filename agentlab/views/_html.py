@@ -8,6 +8,7 @@ model or a user wrote goes through here:
 - Markdown is rendered by mistune 3 with raw HTML escaped (shown as text);
 - links keep only ``http``, ``https`` and ``mailto`` targets; any other link becomes
   its plain text, and images are never loaded (shown as ``[image: alt]``);
+- prompt diffs (:func:`diff_html`, from :mod:`agentlab.views._diff`) escape every line;
 - the rendered HTML is checked against an allowlist of tags and attributes
   (:func:`is_safe_html`) and, if anything unexpected got through, the response is
   shown as escaped plain text instead.
@@ -16,7 +17,6 @@ model or a user wrote goes through here:
 from __future__ import annotations
 
 import base64
-import difflib
 import html
 import io
 import math
@@ -25,6 +25,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+
+from agentlab.views._diff import diff_html
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -40,6 +42,7 @@ __all__ = [
     "figures_html",
     "is_safe_html",
     "message_html",
+    "repeats_card",
     "response_card",
     "response_html",
     "summary_html",
@@ -55,7 +58,6 @@ _TAGS = frozenset({
 _SAFE_SCHEMES = ("http:", "https:", "mailto:")
 _LANG = re.compile(r"^[A-Za-z0-9_+#.-]{1,32}$")
 _ALIGN = re.compile(r"^text-align:(left|right|center)$")
-_TOKEN = re.compile(r"\s+|\w+|[^\w\s]")
 
 
 def _safe_url(url: str) -> bool:
@@ -181,82 +183,6 @@ def response_html(text: str) -> str:
     return f'<pre class="al-raw">{html.escape(text)}</pre>'
 
 
-def _word_diff(old: str, new: str) -> tuple[str, str]:
-    """The two lines, escaped, with changed words wrapped in ``<del>`` / ``<ins>``."""
-    a, b = _TOKEN.findall(old), _TOKEN.findall(new)
-    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
-    if matcher.ratio() < 0.3:  # mostly rewritten: word marks would only add noise
-        return html.escape(old), html.escape(new)
-    left: list[str] = []
-    right: list[str] = []
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        x, y = html.escape("".join(a[i1:i2])), html.escape("".join(b[j1:j2]))
-        if tag == "equal":
-            left.append(x)
-            right.append(y)
-            continue
-        if x:
-            left.append(f"<del>{x}</del>")
-        if y:
-            right.append(f"<ins>{y}</ins>")
-    return "".join(left), "".join(right)
-
-
-def _diff_line(kind: str, sign: str, number: int, body: str) -> str:
-    return (f'<div class="al-dl al-{kind}"><span class="al-ln">{number}</span>'
-            f'<span class="al-sign">{sign}</span>{body or " "}</div>')
-
-
-def _hunk(group: Sequence[tuple[str, int, int, int, int]], a: list[str],
-          b: list[str]) -> list[str]:
-    first, last = group[0], group[-1]
-    out = [f'<div class="al-hunk">lines {first[3] + 1}–{last[4]} of the edited prompt</div>']
-    for tag, i1, i2, j1, j2 in group:
-        if tag == "equal":
-            out += [_diff_line("ctx", " ", j1 + k + 1, html.escape(a[i1 + k]))
-                    for k in range(i2 - i1)]
-            continue
-        pairs = min(i2 - i1, j2 - j1) if tag == "replace" else 0
-        marked = [_word_diff(a[i1 + k], b[j1 + k]) for k in range(pairs)]
-        olds = [m[0] for m in marked] + [html.escape(x) for x in a[i1 + pairs:i2]]
-        news = [m[1] for m in marked] + [html.escape(y) for y in b[j1 + pairs:j2]]
-        out += [_diff_line("del", "−", i1 + k + 1, s) for k, s in enumerate(olds)]
-        out += [_diff_line("add", "+", j1 + k + 1, s) for k, s in enumerate(news)]
-    return out
-
-
-def diff_html(a: str, b: str, *, from_name: str = "base", to_name: str = "edited",
-              context: int = 3) -> str:
-    """A readable, escaped unified diff of two prompts, changed words marked.
-
-    Args:
-        a: The original text.
-        b: The edited text.
-        from_name: Label of ``a``.
-        to_name: Label of ``b``.
-        context: Unchanged lines shown around each change.
-
-    Returns:
-        An HTML fragment: a one-line summary, then each changed region with removed
-        lines (−, old line numbers) and added lines (+, new line numbers).
-    """
-    a_lines, b_lines = a.splitlines(), b.splitlines()
-    matcher = difflib.SequenceMatcher(None, a_lines, b_lines, autojunk=False)
-    names = f"{html.escape(to_name)} vs {html.escape(from_name)}"
-    groups = list(matcher.get_grouped_opcodes(context))
-    if not groups:
-        return f'<div class="al-diff"><div class="al-dsum">{names}: no changes</div></div>'
-    ops = matcher.get_opcodes()
-    removed = sum(i2 - i1 for tag, i1, i2, _, _ in ops if tag != "equal")
-    added = sum(j2 - j1 for tag, _, _, j1, j2 in ops if tag != "equal")
-    out = [f'<div class="al-diff"><div class="al-dsum">{names}: '
-           f'<span class="al-plus">+{added}</span> <span class="al-minus">−{removed}</span> '
-           "lines</div>"]
-    for group in groups:
-        out += _hunk(group, a_lines, b_lines)
-    return "".join(out) + "</div>"
-
-
 def _number(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         try:
@@ -298,14 +224,21 @@ def _card_chips(row: Mapping[str, Any], caption: str) -> list[str]:
     return chips
 
 
-def _grader_chips(row: Mapping[str, Any]) -> str:
-    chips = [_chip(f"{key[6:]} {score:.2f}", "al-dim")
+def _check_label(key: str, labels: Mapping[str, str] | None) -> str:
+    """A grader column's readable name, e.g. ``contains: Depends(get_session)``."""
+    label = (labels or {}).get(key) or key.removeprefix("score_").replace("_", " ")
+    return label if len(label) <= 48 else label[:47] + "…"
+
+
+def _grader_chips(row: Mapping[str, Any], labels: Mapping[str, str] | None) -> str:
+    chips = [_chip(f"{_check_label(key, labels)} {score:.2f}", "al-dim", key)
              for key in row if isinstance(key, str) and key.startswith("score_")
              if (score := _number(row[key])) is not None]
     return f'<div class="al-chips">{"".join(chips)}</div>' if chips else ""
 
 
-def response_card(row: Mapping[str, Any], *, caption: str = "") -> str:
+def response_card(row: Mapping[str, Any], *, caption: str = "",
+                  labels: Mapping[str, str] | None = None) -> str:
     """One response with its scores and lengths, for a comparison grid.
 
     Args:
@@ -313,6 +246,8 @@ def response_card(row: Mapping[str, Any], *, caption: str = "") -> str:
             and when present ``quality``, ``passed``, ``score_*``, ``words``,
             ``output_tokens``, ``stop_reason``, ``cached``, ``grade_reasons``.
         caption: A short label shown first, e.g. ``"repeat 2"``.
+        labels: Readable names of the ``score_*`` columns (from
+            :func:`agentlab.scoring.check_labels`); the column name otherwise.
 
     Returns:
         An HTML fragment; all text in it is escaped.
@@ -330,8 +265,76 @@ def response_card(row: Mapping[str, Any], *, caption: str = "") -> str:
     reasons = row.get("grade_reasons")
     details = (f'<details><summary>grader reasons</summary><div class="al-reasons">'
                f"{html.escape(reasons)}</div></details>") if isinstance(reasons, str) else ""
-    return (f'<div class="al-card">{head}{_grader_chips(row)}'
+    return (f'<div class="al-card">{head}{_grader_chips(row, labels)}'
             f'<div class="al-md">{body}</div>{details}</div>')
+
+
+def _spread(values: Sequence[float], digits: int) -> str:
+    """Mean and range, e.g. ``0.62 (0.40–0.90)``; one value alone when they agree."""
+    low, high, mean = min(values), max(values), sum(values) / len(values)
+    if high - low < 10 ** -digits:
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ({low:.{digits}f}–{high:.{digits}f})"
+
+
+def _numbers(rows: Sequence[Mapping[str, Any]], key: str) -> list[float]:
+    return [x for r in rows if (x := _number(r.get(key))) is not None]
+
+
+def _outcome_dots(rows: Sequence[Mapping[str, Any]]) -> str:
+    """One square per repeat: green passed, red failed, grey unscored, outlined error."""
+    dots = []
+    for n, row in enumerate(rows, start=1):
+        error, passed, quality = row.get("error"), _flag(row.get("passed")), _number(
+            row.get("quality"))
+        kind = ("al-dot-err" if isinstance(error, str) and error else
+                {True: "al-dot-pass", False: "al-dot-fail", None: ""}[passed])
+        tip = f"repeat {n}: " + ("error" if kind == "al-dot-err" else
+                                 f"quality {quality:.2f}" if quality is not None else "unscored")
+        dots.append(f'<span class="al-dot {kind}" title="{html.escape(tip)}"></span>')
+    return f'<span class="al-dots">{"".join(dots)}</span>'
+
+
+def repeats_card(rows: Sequence[Mapping[str, Any]], *,
+                 labels: Mapping[str, str] | None = None) -> str:
+    """One variant's repeats of one task: their spread, with every answer folded under it.
+
+    Args:
+        rows: The repeats' results rows, in repeat order (as for :func:`response_card`).
+        labels: Readable names of the ``score_*`` columns.
+
+    Returns:
+        An HTML fragment: chips with the count, pass count, quality and length spread and
+        errors, the mean of each check, then a ``<details>`` holding one card per repeat.
+    """
+    ok = [r for r in rows if not (isinstance(r.get("error"), str) and r.get("error"))]
+    chips = [_chip(f"{len(rows)} repeats", "al-cap")]
+    verdicts = [f for r in ok if (f := _flag(r.get("passed"))) is not None]
+    if verdicts:
+        passed = sum(verdicts)
+        kind = "al-pass" if passed == len(verdicts) else "al-fail" if not passed else ""
+        chips.append(_chip(f"passed {passed}/{len(verdicts)}", kind))
+    for key, what, digits in (("quality", "quality", 2), ("words", "words", 0),
+                              ("output_tokens", "tokens", 0)):
+        values = _numbers(ok, key)
+        if values:
+            chips.append(_chip(f"{what} {_spread(values, digits)}", "",
+                               "mean (lowest–highest) over the repeats"))
+    if len(ok) < len(rows):
+        chips.append(_chip(f"{len(rows) - len(ok)} errors", "al-fail"))
+    scores = {}
+    for key in dict.fromkeys(k for r in ok for k in r if isinstance(k, str)
+                             and k.startswith("score_")):
+        values = _numbers(ok, key)
+        if values:
+            scores[key] = sum(values) / len(values)
+    checks = _grader_chips(scores, labels).replace('<div class="al-chips">',
+                                                   '<div class="al-chips" title="mean score">')
+    answers = "".join(response_card(r, caption=f"repeat {n}", labels=labels)
+                      for n, r in enumerate(rows, start=1))
+    return (f'<div class="al-card al-group"><div class="al-chips">{"".join(chips)}'
+            f"{_outcome_dots(rows)}</div>{checks}<details><summary>show the {len(rows)} "
+            f"answers</summary>{answers}</details></div>")
 
 
 class Column(NamedTuple):
@@ -416,8 +419,25 @@ def summary_html(table: pd.DataFrame) -> str:
                              for v in shown["cost_usd"]]
     if "p_value" in shown:
         shown["p_value"] = [_fmt(v, 3) for v in shown["p_value"]]
+    shown = shown.rename(columns=_header)
     body = shown.to_html(escape=True, na_rep="–", border=0, classes="al-table")
-    return f'{STYLE}<div class="al-root">{body}</div>'
+    note = ('<div class="al-dimtext">[low, high]: 95% confidence interval over tasks · '
+            "Δ: mean paired difference from the baseline · p: its p-value</div>")
+    return f'{STYLE}<div class="al-root">{body}{note}</div>'
+
+
+_HEADERS = {"n": "answers", "errors": "errors", "pass_rate": "pass rate", "diff": "Δ vs baseline",
+            "p_value": "p", "verdict": "verdict", "provider": "provider"}
+
+
+def _header(column: str) -> str:
+    """A summary column's heading in plain words: "output tokens", "cost ($)", "p"."""
+    from agentlab.scoring.metrics import get_metric
+
+    if column in _HEADERS:
+        return _HEADERS[column]
+    metric = get_metric(column)
+    return f"{metric.label} ($)" if metric.unit == "USD" else metric.label
 
 
 def figures_html(figs: Mapping[str, Figure], *, dpi: int = 80) -> str:
@@ -492,6 +512,13 @@ STYLE = """<style>
 .al-table td,.al-table th{padding:3px 8px;text-align:right;white-space:nowrap;
   border-bottom:1px solid var(--jp-border-color2,#ddd)}
 .al-figs{display:flex;flex-wrap:wrap;gap:10px}.al-fig{max-width:100%}
+.al-group{background:var(--jp-layout-color2,#fafafa)}
+.al-group details{margin-top:4px}.al-group summary{cursor:pointer;font-size:12px;color:#2563eb}
+.al-dots{display:inline-flex;gap:2px;align-items:center;margin-left:4px}
+.al-dot{width:9px;height:9px;border-radius:2px;background:#bbb}
+.al-dot-pass{background:#16a34a}.al-dot-fail{background:#dc2626}
+.al-dot-err{background:#fff;border:1px solid #dc2626;width:7px;height:7px}
+.al-stale{padding:3px 8px;background:#fff4d6;border-left:4px solid #d97706;color:#6b4500}
 .al-msg{padding:3px 8px;border-left:4px solid #888}
 .al-info{border-color:#3b82f6}.al-ok{border-color:#16a34a}
 .al-warn{border-color:#d97706}.al-error{border-color:#dc2626;color:#b91c1c}

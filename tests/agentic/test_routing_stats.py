@@ -127,25 +127,26 @@ def test_confusion_matrix_counts_trials() -> None:
 
 
 def test_paired_comparison_mcnemar_and_verdict() -> None:
-    queries = {f"q{i}": (TARGET if i % 2 else "none") for i in range(1, 13)}
+    queries = {f"q{i}": (TARGET if i % 2 else "none") for i in range(1, 17)}
     good = {q: [want] * 3 for q, want in queries.items()}
     # the baseline misses 8 of the 12 queries on 2 of 3 repeats (majority wrong)
     bad = {q: ([("none" if want == TARGET else TARGET)] * 2 + [want]) if i < 8 else [want] * 3
            for i, (q, want) in enumerate(queries.items())}
     df = _table({"good": good, "bad": bad}, queries)
     result = compare_routing(df, "good", "bad")
-    assert (result.variant_only, result.baseline_only, result.n_queries) == (8, 0, 12)
+    assert (result.variant_only, result.baseline_only, result.n_queries) == (8, 0, 16)
     assert result.mcnemar_p == pytest.approx(sps.binomtest(8, 8, 0.5).pvalue)
-    diffs = np.array([2 / 3] * 8 + [0.0] * 4)
+    diffs = np.array([2 / 3] * 8 + [0.0] * 8)  # 16 queries: the t test (above 12: exact)
     t = sps.ttest_1samp(diffs, 0.0)
     ci = t.confidence_interval(0.95)
     assert (result.accuracy_diff, result.ci_low, result.ci_high) == pytest.approx(
         (diffs.mean(), ci.low, ci.high))
+    assert result.p_value == pytest.approx(t.pvalue) and result.method == "t"
     assert result.verdict == "better"
     assert compare_routing(df, "bad", "good").verdict == "worse"
     # on the positives the good variant triggers 2/3 more often; on negatives 2/3 less
-    assert result.recall_diff == pytest.approx(2 / 3 * 4 / 6)
-    assert result.false_trigger_diff == pytest.approx(-2 / 3 * 4 / 6)
+    assert result.recall_diff == pytest.approx(2 / 3 * 4 / 8)
+    assert result.false_trigger_diff == pytest.approx(-2 / 3 * 4 / 8)
     same = compare_routing(_table({"x": good, "y": good}, queries), "x", "y")
     assert same.verdict == "no detectable difference" and same.mcnemar_p == 1.0
 

@@ -113,7 +113,7 @@ def test_lenient_reading_with_continuation_lines(tmp_path: Path) -> None:
         ("---\ndescription: d\n---\nbody\n", "field 'name': missing required field", None),
         ("---\nname: a\n---\nbody\n", "field 'description': missing required field", None),
         ("---\nname: My Agent\ndescription: d\n---\nbody\n", "'my-agent'", 2),
-        ("---\nname: a\ndescription: d\n---\n\n  \n", "empty body", None),
+        ("---\nname: a\ndescription: d\n---\n\n  \n", "empty body", 5),
         ("---\njust some words\n---\nbody\n", "not a bare value", 2),
         ("---\nSome text: with: colons\n---\nbody\n", "expected 'key: value'", 2),
         ("---\nname: a\nname: b\ndescription: x: y\n---\nbody\n", "appears twice", 3),

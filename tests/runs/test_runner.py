@@ -275,6 +275,10 @@ def test_progress_callback(fake_api: FakeAnthropic, tmp_path: Path) -> None:
 
 def test_open_latest_run_and_empty_store(fake_api: FakeAnthropic, tmp_path: Path) -> None:
     db = tmp_path / "r.sqlite"
+    with pytest.raises(al.StoreError, match="there is no results database here"):
+        al.open_run(db=db)
+    assert not db.exists(), "a read-only call must not create the database"
+    al.Store(db).close()
     with pytest.raises(al.StoreError, match="no runs stored yet"):
         al.open_run(db=db)
     run = al.run(variants(), tasks(1), provider=provider(fake_api), db=db, progress=False)

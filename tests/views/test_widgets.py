@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -70,19 +71,53 @@ def make_playground(fake: FakeAnthropic, tmp_path: Path, **kw: Any) -> widgets.P
                               agents_dir=tmp_path / "agents", **kw)
 
 
+def run_and_wait(pg: widgets.Playground) -> al.Run | None:
+    pg.run_button.click()
+    return pg.wait(timeout=30)
+
+
+def wait_for(predicate: Any, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
 @pytest.fixture
-def pg(fake_api: FakeAnthropic, tmp_path: Path) -> widgets.Playground:
+def pg(fake_api: FakeAnthropic, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+       ) -> widgets.Playground:
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     fake_api.reply = reply
     return make_playground(fake_api, tmp_path)
 
 
 def test_layout_defaults_and_display(pg: widgets.Playground) -> None:
     assert pg.editor.value == BODY and pg.editor.rows == 25
+    assert "cannot be empty" in pg.editor.placeholder
+    assert "System prompt of <code>base-edited</code>" in pg.editor_label.value
     assert pg.task_select.value == ("t0", "t1", "t2")
     assert pg.model_text.placeholder == "default"
+    assert not pg.judge_box.value and pg.judge_note.value == ""  # the judge is opt-in
+    assert pg.stop_button.disabled and not pg.run_button.disabled
     bundle = pg._repr_mimebundle_()
     assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == pg.widget.model_id
     assert "no changes" in pg.diff.value
+
+
+def test_task_list_cuts_long_prompts_and_marks_the_chosen(fake_api: FakeAnthropic,
+                                                          tmp_path: Path) -> None:
+    long = "Refactor the order service so that " + "every repository call is typed " * 6
+    tasks = [al.Task(id="short", prompt="Fix the bug."), al.Task(id="long", prompt=long)]
+    picker = widgets.TaskPicker(tasks, ["long"])
+    short_box, long_box = picker.boxes["short"], picker.boxes["long"]
+    assert short_box.description == "short — Fix the bug." and "…" not in short_box.description
+    assert long_box.description.endswith("…") and len(long_box.description) <= 88
+    assert long_box.tooltip == f"long: {' '.join(long.split())}"  # the whole prompt
+    assert long_box.style.background and not short_box.style.background
+    assert "al-chosen" in long_box._dom_classes and "1 of 2 chosen" in picker.count.value
+    picker.value = ("short",)
+    assert picker.value == ("short",) and short_box.style.background
+    assert not long_box.style.background and "al-chosen" not in long_box._dom_classes
 
 
 def test_diff_follows_the_editor(pg: widgets.Playground) -> None:
@@ -100,11 +135,12 @@ def test_run_shows_both_side_by_side_and_reuses_the_cache(
     from matplotlib._pylab_helpers import Gcf
 
     pg.editor.value = BODY + "\nBe brief."
-    pg.run_button.click()
-    assert fake_api.request_count == 6, pg.message
+    run = run_and_wait(pg)
+    assert run is not None and fake_api.request_count == 6, pg.message
     assert "sent 6 requests, 0 cells from cache" in pg.message
-    assert (pg.progress.value, pg.progress.max) == (6, 6)
-    assert pg.progress.layout.visibility == "visible"
+    assert pg.progress.layout.visibility == "hidden"  # hidden again once the run ended
+    assert "6/6 cells" in pg.progress_text.value
+    assert not pg.run_button.disabled and pg.stop_button.disabled
     html = pg.responses.value
     assert html.index(">base</b>") < html.index(">base-edited</b>")
     for i in range(3):  # one row per task, base's cell before the edited one
@@ -113,65 +149,176 @@ def test_run_shows_both_side_by_side_and_reuses_the_cache(
             f"BRIEF answer to number{i}", row)
     assert "Solve task &lt;b&gt;0&lt;/b&gt;" in html  # prompts are escaped too
     assert "quality 1.00 pass" in html and "quality 0.00 fail" in html
+    assert "contains: BRIEF 1.00" in html and "contains: BRIEF 0.00" in html  # readable checks
     assert "words" in html and "tokens" in html and '<pre><code class="language-python">' in html
-    assert "quality" in pg.scores.value and "base-edited" in pg.scores.value
+    scores = pg.scores.value
+    assert "quality" in scores and "base-edited" in scores
+    for header in ("<th>output tokens</th>", "<th>cost ($)</th>", "<th>p</th>",
+                   "<th>pass rate</th>"):
+        assert header in scores
+    assert "output_tokens" not in scores and "cost_usd" not in scores
     assert "data:image" not in pg.charts.value  # drawn only when the tab is opened
     pg.tabs.selected_index = 2
     assert pg.charts.value.count("data:image/png;base64,") >= 3
     pg.tabs.selected_index = 0
     assert Gcf.get_num_fig_managers() == 0  # no pyplot figures left behind
     assert pg.results is not None and set(pg.results["variant"]) == {"base", "base-edited"}
+    assert al.list_runs(pg.db)["name"].tolist() == ["playground: base vs base-edited"]
 
-    pg.on_run()  # no edit: everything from the cache
+    run_and_wait(pg)  # no edit: everything from the cache
     assert fake_api.request_count == 6
     assert "sent 0 requests, 6 cells from cache" in pg.message
 
     pg.editor.value = BODY + "\nBe brief and exact."
-    pg.on_run()  # only the edited variant's cells are new
+    run_and_wait(pg)  # only the edited variant's cells are new
     assert fake_api.request_count == 9
     assert "sent 3 requests, 3 cells from cache" in pg.message
     sent = [b["system"][0]["text"] for b in fake_api.bodies()[6:]]
     assert all(s.endswith("Be brief and exact.") for s in sent)
 
 
-def test_repeats_and_model_are_passed(pg: widgets.Playground, fake_api: FakeAnthropic) -> None:
-    pg.task_select.value = ("t3",)
-    pg.repeats.value = 2
+def test_repeats_fold_into_one_card_per_task_and_variant(
+        pg: widgets.Playground, fake_api: FakeAnthropic) -> None:
+    pg.task_select.value = ("t2", "t3")
+    pg.repeats.value = 3
     pg.model_text.value = "opus"
     pg.editor.value = BODY + "\nBe brief."
-    run = pg.on_run()
-    assert run is not None and len(run.results) == 4
+    run = run_and_wait(pg)
+    assert run is not None and len(run.results) == 12
     assert {b["model"] for b in fake_api.bodies()} == {"claude-opus-5-5"}
-    assert "repeat 2" in pg.responses.value
+    html = pg.responses.value
+    assert html.count('class="al-card al-group"') == 4  # 2 tasks × 2 variants, not 12 cards
+    assert html.count("3 repeats") == 4 and html.count("show the 3 answers</summary>") == 4
+    assert html.count("passed 3/3") == 2 and html.count("passed 0/3") == 2
+    assert html.count('class="al-dot al-dot-pass"') == 6  # a square per repeat
+    assert "repeat 3" in html  # the answers themselves, folded
+
+
+def test_filters_by_task_and_verdict(fake_api: FakeAnthropic, tmp_path: Path,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    fake_api.reply = reply
+    tasks = [al.Task(id="split", prompt="a", checks=({"type": "contains", "value": "BRIEF"},)),
+             al.Task(id="same", prompt="b", checks=({"type": "contains", "value": "answer"},))]
+    base = al.Agent(name="base", description="A test agent.", body=BODY)
+    pg = widgets.Playground([base], tasks, db=tmp_path / "r.sqlite",
+                            provider=AnthropicProvider(api_key="test", base_url=fake_api.base_url))
+    pg.editor.value = BODY + "\nBe brief."
+    run_and_wait(pg)
+    assert [v for _, v in pg.task_filter.options] == ["", "split", "same"]
+
+    def rows() -> list[str]:
+        return re.findall(r'class="al-rowhead"><b>([^<]+)</b>', pg.responses.value)
+
+    assert rows() == ["split", "same"]
+    pg.verdict_filter.value = "disagree"
+    assert rows() == ["split"]
+    pg.verdict_filter.value = "agree"
+    assert rows() == ["same"]
+    pg.verdict_filter.value = "errors"
+    assert rows() == [] and "No task matches the filter." in pg.responses.value
+    pg.verdict_filter.value, pg.task_filter.value = "all", "same"
+    assert rows() == ["same"]
+
+
+def test_the_run_goes_in_the_background_and_streams_in(
+        pg: widgets.Playground, fake_api: FakeAnthropic) -> None:
+    fake_api.latency = 0.25
+    pg.concurrency = 1
+    pg.editor.value = BODY + "\nBe brief."
+    handle = pg.on_run()
+    assert handle is not None and not handle.done  # on_run returned while the run goes
+    assert pg.run_button.disabled and pg.run_button.description == "Running…"
+    assert not pg.stop_button.disabled and pg.progress.layout.visibility == "visible"
+    pg.editor.value = BODY + "\nBe brief. Typed during the run."  # the kernel is free
+    assert "Typed during the run." in pg.diff.value
+    wait_for(lambda: "PLAIN answer to number0" in pg.responses.value)
+    assert not handle.done and "waiting for the answer…" in pg.responses.value
+    assert "cells/s" in pg.progress_text.value
+    run = pg.wait(timeout=30)
+    assert run is not None and run.status == "complete"
+    assert "waiting for the answer…" not in pg.responses.value
+    sent = {b["system"][0]["text"] for b in fake_api.bodies()}
+    assert not any("Typed during the run." in s for s in sent)  # the run kept its prompt
+
+
+def test_stop_keeps_the_finished_cells(pg: widgets.Playground, fake_api: FakeAnthropic) -> None:
+    fake_api.latency = 0.3
+    pg.concurrency = 1
+    pg.repeats.value = 2
+    pg.editor.value = BODY + "\nBe brief."
+    handle = pg.on_run()
+    assert handle is not None
+    wait_for(lambda: handle.progress.done >= 2)
+    pg.stop_button.click()
+    assert pg.stop_button.disabled and "stopping" in pg.message
+    run = pg.wait(timeout=30)
+    assert run is not None and pg.last_run is run
+    saved = len(run.results)
+    assert 2 <= saved < 12
+    assert run.status == f"stopped: {saved} of 12 cells saved"
+    assert pg.message.startswith(f"stopped: {saved} of 12 cells saved")
+    assert pg.responses.value.count("answer to number") == saved
+    assert not pg.run_button.disabled and pg.progress.layout.visibility == "hidden"
+    fake_api.latency = 0.0
+    again = run_and_wait(pg)  # Run again: the saved cells come from the cache
+    assert again is not None and again.status == "complete"
+    assert f"sent {12 - saved} requests, {saved} cells from cache" in pg.message
+
+
+def test_a_double_click_starts_one_run(pg: widgets.Playground, fake_api: FakeAnthropic) -> None:
+    fake_api.latency = 0.2
+    pg.editor.value = BODY + "\nBe brief."
+    pg.run_button.click()
+    pg.run_button.click()  # while the first run goes: ignored
+    assert pg.wait(timeout=30) is not None
+    assert fake_api.request_count == 6 and len(al.list_runs(pg.db)) == 1
 
 
 def test_run_inside_a_running_loop(pg: widgets.Playground, fake_api: FakeAnthropic) -> None:
     pg.editor.value = BODY + "\nBe brief."
     pg.task_select.value = ("t0",)
 
-    async def notebook_cell() -> al.Run | None:  # Jupyter runs handlers inside its loop
+    async def notebook_cell() -> al.RunHandle | None:  # Jupyter runs handlers inside its loop
         return pg.on_run()
 
-    run = asyncio.run(notebook_cell())
-    assert run is not None and run.status == "complete" and fake_api.request_count == 2
+    handle = asyncio.run(notebook_cell())
+    run = pg.wait(timeout=30)
+    assert handle is not None and run is not None
+    assert run.status == "complete" and fake_api.request_count == 2
 
 
-def test_save_as_variant_writes_a_loadable_file(fake_api: FakeAnthropic, tmp_path: Path) -> None:
+def test_save_keeps_the_edit_and_makes_it_the_base(fake_api: FakeAnthropic,
+                                                   tmp_path: Path) -> None:
     folder = tmp_path / "agents"
-    al.Agent(name="base", description="A test agent.", body=BODY).save(folder)
+    body = "You are the base agent.\n\n## Style\nBe brief.\n\n## Extra\nMention tests."
+    al.Agent(name="base", description="A test agent.", body=body).save(folder)
+    al.Agent(name="base-alt", description="Another.", body="Other prompt.").save(folder)
+    fake_api.reply = reply
     provider = AnthropicProvider(api_key="test", base_url=fake_api.base_url)
     pg = widgets.Playground(folder, make_tasks(), db=tmp_path / "r.sqlite", provider=provider,
-                            agents_dir=folder)
-    pg.editor.value = "\n" + BODY + "\nBe brief.\n\n"
-    pg.save_name.value = "base-brief"
+                            agents_dir=folder, base="base")
+    edited = "\n" + body.replace("\n\n## Extra\nMention tests.", "") + "\n\n"  # a section gone
+    pg.editor.value = edited
+    pg.save_name.value = "base-short"
     pg.save_button.click()
-    path = folder / "base-brief.md"
+    path = folder / "base-short.md"
     assert path.exists(), pg.message
     loaded = al.load_agent(path)
-    assert loaded.body == BODY + "\nBe brief." and loaded.description == "A test agent."
-    assert "base-brief" in pg.base_dropdown.options and pg.base_dropdown.value == "base"
-    assert pg.editor.value == "\n" + BODY + "\nBe brief.\n\n"  # the edit survives the save
+    assert loaded.body == edited.strip() and loaded.description == "A test agent."
+    assert pg.editor.value == edited  # the edit survives the save (it used to revert)
+    assert pg.base_dropdown.value == "base-short" and "base-short" in pg.base_dropdown.options
+    assert "no changes" in pg.diff.value and pg.save_name.value == ""
+    assert "<b>base-short</b> (base) with <b>base-short-edited</b>" in pg.run_names.value
+    assert "base-short" in pg.message and "now the base" in pg.message
+    run = run_and_wait(pg)  # the saved prompt runs under its own name
+    assert run is not None and [v.name for v in run.variants] == ["base-short",
+                                                                  "base-short-edited"]
+    assert {b["system"][0]["text"] for b in fake_api.bodies()} == {edited.strip()}
+    pg.save_name.value = "base-short"
     assert pg.on_save() is None and "already exists" in pg.message  # no silent overwrite
+    pg.base_dropdown.value = "base-alt"  # a real change of base still loads its prompt
+    assert pg.editor.value == "Other prompt."
 
 
 @pytest.mark.parametrize(("name", "body", "expected"), [
@@ -195,20 +342,58 @@ def test_library_errors_are_one_line(pg: widgets.Playground, fake_api: FakeAnthr
     pg.editor.value = BODY + "\nBe brief."
     pg.task_select.value = ()
     assert pg.on_run() is None and "select at least one task" in pg.message
+    assert not pg.running and not pg.run_button.disabled
     pg.task_select.value = ("t0",)
     fake_api.add_rule("auth")
-    assert pg.on_run() is None
+    assert run_and_wait(pg) is None
     assert "401" in pg.message and "\n" not in pg.message
     assert not pg.run_button.disabled and pg.run_button.description == "Run"
     pg.provider = "no-such-provider"
-    assert pg.on_run() is None and "unknown provider" in pg.message
+    assert run_and_wait(pg) is None and "unknown provider" in pg.message
+
+
+def test_results_of_an_earlier_run_are_marked_stale_after_a_failure(
+        pg: widgets.Playground, fake_api: FakeAnthropic) -> None:
+    pg.editor.value = BODY + "\nBe brief."
+    first = run_and_wait(pg)
+    assert first is not None and pg.stale.layout.display == "none"
+    pg.editor.value = BODY + "\nBe brief, really."
+    fake_api.add_rule("auth")
+    assert run_and_wait(pg) is None
+    assert pg.stale.layout.display != "none"
+    assert f"from the previous run ({first.id})" in pg.stale.value
+    assert "BRIEF answer" in pg.responses.value  # still shown, but marked
+    fake_api.clear_faults()
+    assert run_and_wait(pg) is not None and pg.stale.layout.display == "none"
+
+
+def test_llm_judge_is_opt_in_priced_first_and_refuses_offline(
+        pg: widgets.Playground, fake_api: FakeAnthropic) -> None:
+    pg.editor.value = BODY + "\nBe brief."
+    pg.judge_box.value = True  # no key and no judge provider: the judge refuses
+    assert "LLM judge" in pg.judge_note.value and "ANTHROPIC_API_KEY" in pg.judge_note.value
+    assert pg.on_run() is None and "untick it to run without the judge" in pg.message
+    assert fake_api.request_count == 0  # refused before anything was sent
+
+    pg.judge_provider = AnthropicProvider(api_key="test", base_url=fake_api.base_url)
+    pg.update_judge_note()
+    note = pg.judge_note.value
+    assert "6 calls to claude-opus" in note and "at most $" in note
+    pg.task_select.value = ("t0",)
+    assert "2 calls to claude-opus" in pg.judge_note.value  # follows the choices
+    run = run_and_wait(pg)
+    assert run is not None, pg.message
+    judged = [b for b in fake_api.bodies() if b.get("tools")]
+    assert len(judged) == 2 and judged[0]["tool_choice"]["name"] == "record_grade"
+    assert pg.results is not None and pg.results["judge_score"].notna().all()
+    assert "LLM judge (quality = (score − 1) / 4)" in pg.scores.value
 
 
 def test_model_output_is_rendered_inert(pg: widgets.Playground, fake_api: FakeAnthropic) -> None:
     fake_api.reply = XSS
     pg.editor.value = BODY + "\nBe brief."
     pg.task_select.value = ("t0",)
-    pg.on_run()
+    run_and_wait(pg)
     html = pg.responses.value
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # shown, as text
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
