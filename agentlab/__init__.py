@@ -25,15 +25,23 @@ from .errors import (
     AuthenticationError,
     BudgetExceededError,
     ConfigError,
+    EvalSetError,
     MissingDependencyError,
     ProviderError,
     StoreError,
+    StoreLockedError,
     TaskFileError,
 )
 
 __version__ = "0.1.0"
 
 _LAZY: dict[str, str] = {
+    "routing": "agentic",
+    "routing_async": "agentic",
+    "open_routing": "agentic",
+    "load_evalset": "agentic",
+    "trial": "agentic",
+    "trial_async": "agentic",
     "Agent": "agents",
     "load_agent": "agents",
     "load_agents": "agents",
@@ -65,11 +73,15 @@ _LAZY: dict[str, str] = {
     "list_runs": "runs",
     "estimate_cost": "runs",
     "length_metrics": "runs",
+    "BatchOptions": "runs",
+    "list_batches": "runs",
+    "cancel_batch": "runs",
 }
 
 # Subpackages reachable as attributes (``al.stats``); ``charts`` and ``widgets`` are
 # short names for the two view modules notebooks use most.
 _SUBMODULES: dict[str, str] = {
+    "agentic": "agentic",
     "agents": "agents",
     "providers": "providers",
     "runs": "runs",
@@ -89,10 +101,12 @@ __all__ = [
     "AgentlabError",
     "AuthenticationError",
     "BaseProvider",
+    "BatchOptions",
     "BudgetExceededError",
     "CallError",
     "CellResult",
     "ConfigError",
+    "EvalSetError",
     "GenerationOptions",
     "Message",
     "MissingDependencyError",
@@ -107,22 +121,30 @@ __all__ = [
     "RunProgress",
     "Store",
     "StoreError",
+    "StoreLockedError",
     "Task",
     "TaskFileError",
     "__version__",
+    "agentic",
     "agents",
+    "cancel_batch",
     "charts",
     "default_max_tokens",
     "estimate_cost",
     "length_metrics",
+    "list_batches",
     "list_runs",
     "load_agent",
     "load_agents",
+    "load_evalset",
     "load_tasks",
+    "open_routing",
     "open_run",
     "plan",
     "providers",
     "report",
+    "routing",
+    "routing_async",
     "run",
     "run_async",
     "runs",
@@ -133,6 +155,8 @@ __all__ = [
     "stats",
     "tasks_from_examples",
     "testing",
+    "trial",
+    "trial_async",
     "views",
     "widgets",
 ]
@@ -155,7 +179,15 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from . import agents, providers, runs, scoring, stats, testing, views
+    from . import agentic, agents, providers, runs, scoring, stats, testing, views
+    from .agentic import (
+        load_evalset,
+        open_routing,
+        routing,
+        routing_async,
+        trial,
+        trial_async,
+    )
     from .agents import Agent, load_agent, load_agents
     from .providers import (
         BaseProvider,
@@ -171,13 +203,16 @@ if TYPE_CHECKING:
         select_provider,
     )
     from .runs import (
+        BatchOptions,
         CellResult,
         Run,
         RunHandle,
         RunProgress,
         Store,
+        cancel_batch,
         estimate_cost,
         length_metrics,
+        list_batches,
         list_runs,
         open_run,
         plan,

@@ -35,7 +35,7 @@ def _size(n: int) -> str:
     return f"{n / 1024 / 1024:.1f} MiB" if n >= 1024 * 1024 else f"{n:,} bytes"
 
 
-def read_regular_file(path: Path, *, limit: int) -> bytes:
+def read_regular_file(path: Path, *, limit: int, follow_symlinks: bool = True) -> bytes:
     """Read a whole regular file of at most ``limit`` bytes.
 
     The file is opened non-blocking (a FIFO does not wait for a writer), checked with
@@ -46,6 +46,8 @@ def read_regular_file(path: Path, *, limit: int) -> bytes:
     Args:
         path: The file.
         limit: Largest size accepted, in bytes.
+        follow_symlinks: ``False`` refuses a path whose last part is a symlink (for paths
+            already resolved by :func:`resolve_inside`, so it cannot be swapped for one).
 
     Returns:
         The file's bytes.
@@ -54,7 +56,10 @@ def read_regular_file(path: Path, *, limit: int) -> bytes:
         FileRefused: Missing, unreadable, not a regular file, or larger than ``limit``.
     """
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+        if not follow_symlinks:
+            flags |= getattr(os, "O_NOFOLLOW", 0)
+        fd = os.open(path, flags)
     except OSError as exc:
         raise FileRefused(describe_os_error(exc)) from None
     try:
@@ -91,7 +96,7 @@ def describe_os_error(exc: OSError) -> str:
     reasons = {errno.ENOENT: "does not exist", errno.EACCES: "permission denied",
                errno.EPERM: "permission denied", errno.EISDIR: "is a folder, not a file",
                errno.ENOTDIR: "a part of the path is a file, not a folder",
-               errno.ELOOP: "has a symlink loop"}
+               errno.ELOOP: "is a symlink loop, or became a symlink after it was checked"}
     return reasons.get(exc.errno or 0, exc.strerror or type(exc).__name__)
 
 
@@ -133,7 +138,7 @@ def _nearest_existing(path: Path) -> Path:
     return probe
 
 
-def _dir_problem(target: Path) -> str | None:
+def folder_problem(target: Path) -> str | None:
     """Why files cannot be written in folder ``target`` (created if need be), or ``None``."""
     probe = _nearest_existing(target)
     if not probe.is_dir():
@@ -159,7 +164,7 @@ def check_output_dir(path: Path | str, what: str = "output folder") -> Path:
             nearest existing folder is not writable.
     """
     target = Path(path)
-    problem = _dir_problem(target)
+    problem = folder_problem(target)
     if problem is not None:
         raise ConfigError(f"{what} {target}: {problem}; choose another folder")
     return target
@@ -184,7 +189,7 @@ def check_output_file(path: Path | str, what: str = "output file") -> Path:
         raise ConfigError(f"{what} {target}: is a folder, not a file; name a file")
     if os.path.lexists(target) and not os.access(target, os.W_OK):
         raise ConfigError(f"{what} {target}: not writable (permission denied)")
-    problem = _dir_problem(target.parent)
+    problem = folder_problem(target.parent)
     if problem is not None:
         raise ConfigError(f"{what} {target}: its folder {target.parent} {problem}")
     return target

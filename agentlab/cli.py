@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 DEFAULT_AGENTS = Path("data/agents")
 DEFAULT_TASKS = Path("data/tasks/backend.yaml")
+DEFAULT_ROUTING_AGENT = Path("data/agents/python-pro-backend.md")
+DEFAULT_TRIAL_TASKS = Path("data/workspaces/tasks.yaml")
 
 
 def _print_table(rows: list[dict[str, object]]) -> None:
@@ -214,6 +216,68 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_routing(args: argparse.Namespace) -> int:
+    """Measure which subagent Claude Code delegates each query of an eval set to."""
+    from agentlab.agentic import load_evalset, routing
+
+    evalset = load_evalset(args.evalset).select(ids=args.query_id or (), tags=args.tag or ())
+    run = routing(args.variants or [DEFAULT_ROUTING_AGENT], evalset, roster=args.roster or (),
+                  repeats=args.repeats, target=args.target, max_tool_calls=args.max_tool_calls,
+                  model=args.model, base_url=args.base_url, concurrency=args.concurrency,
+                  db=args.db, refresh=args.refresh, progress=not args.no_progress,
+                  name=args.name, sandbox=not args.no_sandbox, timeout_s=args.timeout)
+    print(run.table().to_string())
+    if not run.comparisons.empty:
+        cols = ["baseline", "accuracy_diff", "ci_low", "ci_high", "p_value", "mcnemar_p",
+                "verdict"]
+        print("\n" + run.comparisons[cols].to_string(float_format=lambda v: f"{v:.3f}"))
+    if args.rates:
+        print("\n" + run.rates.to_string(index=False))
+    print(f"\nrouting run {run.id}: {run.status}; {len(run.records)} trials, {run.errors} "
+          f"errors, {run.sessions} Claude Code sessions started; results in {run.store_path}")
+    if args.out:
+        files = run.save(args.out)
+        print(f"wrote {len(files)} files to {args.out} (decisions.csv, summary.csv, charts)")
+    return 0 if run.errors == 0 and run.status == "complete" else 1
+
+
+def cmd_trial(args: argparse.Namespace) -> int:
+    """Run variants as Claude Code agents on task workspaces and grade what they did."""
+    from agentlab.agentic import trial
+    from agentlab.agentic._record import trial_summary
+    from agentlab.agents._agent import load_agents
+    from agentlab.scoring._score import score_dataframe
+    from agentlab.stats import pick_baseline
+    from agentlab.stats import summary as stats_summary
+    from agentlab.views.report import compact_summary
+
+    agents = load_agents(args.agents or [DEFAULT_AGENTS])
+    if args.variant:
+        agents = [a for a in agents if a.name in set(args.variant)]
+    args.tasks = args.tasks or [DEFAULT_TRIAL_TASKS]
+    tasks = _tasks(args)
+    if not agents or not tasks:
+        raise AgentlabError("nothing to run: no variants or no tasks selected")
+    run = trial(agents, tasks, repeats=args.repeats, mode=args.mode,
+                concurrency=args.concurrency, budget_usd=args.budget, model=args.model,
+                db=args.db, refresh=args.refresh, progress=not args.no_progress,
+                name=args.name, base_url=args.base_url, sandbox=args.sandbox)
+    df = score_dataframe(run.to_dataframe(), tasks=tasks)
+    baseline = args.baseline or pick_baseline([a.name for a in agents])
+    print(trial_summary(df).to_string(float_format=lambda v: f"{v:.3f}"))
+    print("\n" + compact_summary(stats_summary(df, baseline=baseline)).to_string())
+    print(f"\ntrial run {run.id}: {run.status}; {len(run.results)} trials, {run.errors} "
+          f"errors, {run.requests_sent} Claude Code sessions started; results in "
+          f"{run.store_path}")
+    if args.out:
+        from agentlab.views.report import write_report
+
+        files = write_report(df, args.out, baseline=baseline, run_id=run.id,
+                             title="agentlab trial report")
+        print(f"wrote {len(files)} files to {args.out} (summary.md, results.csv, charts)")
+    return 0 if run.errors == 0 and run.status == "complete" else 1
+
+
 def _selection(p: argparse.ArgumentParser) -> None:
     p.add_argument("--agents", nargs="+", type=Path, help="agent files or folders")
     p.add_argument("--tasks", nargs="+", type=Path, help="task files (.yaml/.jsonl)")
@@ -296,6 +360,53 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--judge-model", help="judge model (default: not the judged model)")
     p.add_argument("--db", **db)  # type: ignore[arg-type]
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("routing", help="does a description make Claude Code delegate to it?")
+    p.add_argument("evalset", type=Path, help="eval set (.yaml, .json, .jsonl)")
+    p.add_argument("--variants", nargs="+", type=Path,
+                   help=f"agent files or folders to compare (default: {DEFAULT_ROUTING_AGENT})")
+    p.add_argument("--roster", nargs="+", type=Path, help="distractor agent files or folders")
+    p.add_argument("--target", help="name the variants are installed under (default: the eval "
+                                    "set's 'agent:', else the base variant)")
+    p.add_argument("--repeats", type=int, default=3, help="fresh sessions per query (3)")
+    p.add_argument("--max-tool-calls", type=int, default=4,
+                   help="tool calls allowed before the decision (4)")
+    p.add_argument("--query-id", action="append", help="only this query (repeatable)")
+    p.add_argument("--tag", action="append", help="only queries with this tag (repeatable)")
+    p.add_argument("--model", help="model id for the main session (default: Claude Code's)")
+    p.add_argument("--base-url", help="API address (default: ANTHROPIC_BASE_URL or the API)")
+    p.add_argument("--concurrency", type=int, default=4, help="sessions at once (4)")
+    p.add_argument("--timeout", type=float, default=300.0, help="seconds per session (300)")
+    p.add_argument("--no-sandbox", action="store_true",
+                   help="run Bash without Claude Code's bubblewrap sandbox")
+    p.add_argument("--refresh", action="store_true", help="ignore stored decisions")
+    p.add_argument("--rates", action="store_true", help="also print the per-query rates")
+    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--name", help="a name stored with the run")
+    p.add_argument("--out", type=Path, help="write the tables (CSV) and charts (PNG) here")
+    p.add_argument("--db", **db)  # type: ignore[arg-type]
+    p.set_defaults(func=cmd_routing)
+
+    p = sub.add_parser("trial", help="run variants in Claude Code on task workspaces, grade "
+                                     "the outcome and the behaviour")
+    _selection(p)
+    p.add_argument("--variant", action="append", help="only this variant name (repeatable)")
+    p.add_argument("--repeats", type=int, default=1)
+    p.add_argument("--mode", choices=["as_main", "as_subagent"], default="as_main",
+                   help="the variant is the system prompt (as_main) or a subagent")
+    p.add_argument("--model", help="model for every trial (default: each variant's model:)")
+    p.add_argument("--base-url", help="API address (default: ANTHROPIC_BASE_URL or the API)")
+    p.add_argument("--concurrency", type=int, default=2, help="trials at once (2)")
+    p.add_argument("--budget", type=float, help="stop before spending more than this (USD)")
+    p.add_argument("--sandbox", choices=["on", "off"], default="on",
+                   help="off: no bubblewrap at all (prints a warning)")
+    p.add_argument("--refresh", action="store_true", help="ignore stored trials")
+    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--name", help="a name stored with the run")
+    p.add_argument("--baseline", help="variant the others are compared with")
+    p.add_argument("--out", type=Path, help="write results, summary and charts (PNG) here")
+    p.add_argument("--db", **db)  # type: ignore[arg-type]
+    p.set_defaults(func=cmd_trial)
     return parser
 
 

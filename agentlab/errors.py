@@ -13,6 +13,7 @@ Every error derives from one root, so callers (the CLI, a notebook) can catch
     │   └── AuthenticationError  the API key was refused: stop the run early
     ├── BudgetExceededError   the run would exceed its cost cap
     └── StoreError            the results database cannot be used
+        └── StoreLockedError  another process holds its write lock (try again later)
 
 Per-cell failures (a 429 that exhausted retries, a 400 for one prompt) are not
 raised: they are recorded on the cell so that one bad cell never aborts a run.
@@ -136,3 +137,7 @@ class BudgetExceededError(AgentlabError):
 
 class StoreError(AgentlabError):
     """The results database cannot be opened or is from an unknown schema."""
+
+
+class StoreLockedError(StoreError):
+    """Another process held the results database's write lock past the busy timeout."""

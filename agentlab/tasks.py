@@ -75,6 +75,14 @@ class Task:
         checks: Grader specs (see :mod:`agentlab.scoring`), kept as written.
         rubric: Rubric text for the LLM judge, if any.
         source: The file it was loaded from (``None`` for tasks built in code).
+        workspace: For agentic trials: the folder copied into each trial (resolved).
+        check: For agentic trials: the command run in the workspace before and after the
+            agent (under bubblewrap), e.g. ``python -m unittest -q``.
+        max_turns: For agentic trials: Claude Code's turn limit.
+        timeout_s: For agentic trials: seconds before the session is stopped.
+        max_budget_usd: For agentic trials: Claude Code's own cost cap for one trial.
+        scope: For agentic trials: globs of the files the task is about (changes elsewhere
+            count as outside its scope); empty means the files the prompt names.
     """
 
     id: str
@@ -85,6 +93,12 @@ class Task:
     checks: tuple[Mapping[str, Any], ...] = field(default=(), hash=False)
     rubric: str | None = None
     source: Path | None = field(default=None, compare=False)
+    workspace: Path | None = None
+    check: str | None = None
+    max_turns: int | None = None
+    timeout_s: float | None = None
+    max_budget_usd: float | None = None
+    scope: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         problem = id_problem(self.id)
@@ -107,7 +121,11 @@ class Task:
         """A JSON-ready record of the task as run (stored with each run)."""
         return {"id": self.id, "prompt": self.prompt, "context": self.context,
                 "context_name": self.context_name, "tags": list(self.tags),
-                "checks": [dict(c) for c in self.checks], "rubric": self.rubric}
+                "checks": [dict(c) for c in self.checks], "rubric": self.rubric,
+                **({"workspace": str(self.workspace), "check": self.check,
+                    "max_turns": self.max_turns, "timeout_s": self.timeout_s,
+                    "max_budget_usd": self.max_budget_usd, "scope": list(self.scope)}
+                   if self.workspace is not None else {})}
 
 
 class ContextRef(BaseModel):
@@ -135,6 +153,19 @@ class TaskModel(BaseModel):
     """Grader specs."""
     rubric: str | None = None
     """Rubric for the LLM judge."""
+    workspace: str | None = Field(default=None, min_length=1)
+    """Agentic trials: a folder relative to the task file (it must resolve inside the task
+    file's folder), copied into each trial."""
+    check: str | None = Field(default=None, min_length=1)
+    """Agentic trials: a shell command run in the workspace before and after the agent."""
+    max_turns: int | None = Field(default=None, ge=1)
+    """Agentic trials: Claude Code's turn limit."""
+    timeout_s: float | None = Field(default=None, gt=0)
+    """Agentic trials: seconds before the session is stopped."""
+    max_budget_usd: float | None = Field(default=None, gt=0)
+    """Agentic trials: Claude Code's own cost cap for one trial, in USD."""
+    scope: list[str] = []
+    """Agentic trials: globs of the files the task is about."""
 
     @field_validator("id", mode="before")
     @classmethod
@@ -236,7 +267,41 @@ def _build(raw: object, path: Path, index: int, line: int | None,
     context, context_name = _context(model, path, line, roots)
     return Task(id=model.id, prompt=model.prompt.strip(), context=context,
                 context_name=context_name, tags=tuple(model.tags),
-                checks=tuple(model.checks), rubric=model.rubric, source=path)
+                checks=tuple(model.checks), rubric=model.rubric, source=path,
+                workspace=_workspace(model, path, line), check=model.check,
+                max_turns=model.max_turns, timeout_s=model.timeout_s,
+                max_budget_usd=model.max_budget_usd, scope=tuple(model.scope))
+
+
+_TRIAL_FIELDS = ("check", "max_turns", "timeout_s", "max_budget_usd", "scope")
+
+
+def _workspace(model: TaskModel, path: Path, line: int | None) -> Path | None:
+    """The agentic workspace folder, resolved inside the task file's folder."""
+    if model.workspace is None:
+        orphan = next((f for f in _TRIAL_FIELDS if f in model.model_fields_set), None)
+        if orphan is not None:
+            raise TaskFileError("is an agentic-trial field and needs 'workspace:' (a folder "
+                                "beside the task file)", path=path, task_id=model.id,
+                                field=orphan, line=line)
+        return None
+    written, base = model.workspace, path.parent.resolve()
+    problem = None
+    try:
+        folder = (base / written).resolve(strict=True) if "\x00" not in written else None
+    except (OSError, RuntimeError):
+        folder = None
+    if folder is None:
+        problem = "does not exist"
+    elif not folder.is_relative_to(base):  # after following symlinks
+        problem = (f"resolves to {folder}, outside the task file's folder {base}; put the "
+                   "workspace beside the task file")
+    elif not folder.is_dir():
+        problem = "is not a folder"
+    if problem is not None or folder is None:
+        raise TaskFileError(f"workspace {written[:200]!r} {problem}", path=path,
+                            task_id=model.id, field="workspace", line=line)
+    return folder
 
 
 def _validate_checks(model: TaskModel, path: Path, line: int | None) -> None:
@@ -258,7 +323,8 @@ def _context(model: TaskModel, path: Path, line: int | None,
     written = model.context.path
     try:
         file = resolve_inside(path.parent, written, [path.parent, *roots])
-        text = read_regular_file(file, limit=MAX_CONTEXT_BYTES).decode("utf-8")
+        text = read_regular_file(file, limit=MAX_CONTEXT_BYTES,
+                                 follow_symlinks=False).decode("utf-8")
     except FileRefused as exc:
         raise TaskFileError(f"context file {written[:200]!r} cannot be read: it {exc}", path=path,
                             task_id=model.id, field="context", line=line) from None

@@ -1,110 +1,333 @@
-"""Measure the embedded local model: load time, and generation speed through agentlab.
+"""Benchmark the embedded local model on the sample experiment's cells: naive loops vs agentlab.
 
-Compares ``LocalProvider.complete`` with a bare ``Llama.create_completion`` on the
-same loaded model, the same prompt text, the same sampling and seed and the same
-``max_tokens``, so both generate the same tokens; the ratio is agentlab's overhead
-(target: at least 0.9x the raw speed). Also measures prompt processing on the seed
-agent's system prompt, with and without ``reuse_prefix``.
+Three ways over the same cells (the ``make run`` sample: SAMPLE_VARIANTS × SAMPLE_TASKS, the
+runner's own requests and per-repeat seeds, same sampling and ``max_tokens``), on the same
+loaded model, in one process:
 
-Run: ``python benchmarks/bench_local.py [--rounds 5] [--max-tokens 128] [--threads N]``.
+- ``naive-cold``: one ``Llama.create_chat_completion`` per cell after ``Llama.reset()``, so
+  every answer is independent of the cells before it (what agentlab did before it reused
+  prefixes: each cell evaluates its whole prompt);
+- ``naive-plain``: the same loop without ``reset()``, in the runner's variant-major order,
+  where llama-cpp-python reuses the common prefix of the *previous* call only (answers then
+  depend on which cell ran before; this column shows what that reuse alone gives);
+- ``agentlab``: ``agentlab.run`` on a ``LocalProvider`` (saved system-prompt states).
+
+For each: prompt tokens evaluated (llama.cpp's own ``llama_perf_context`` counters) against
+prompt tokens in total, generated tokens, wall time and tokens/s. Targets, against
+``naive-cold``: agentlab wall <= 0.5x and prompt tokens evaluated <= 25%.
+
+``--contention`` measures prompt and generation tokens/s quiet and beside one busy
+``python -c 'while True: pass'`` for thread counts and OpenMP wait policies, each in a fresh
+process (OpenMP reads ``OMP_WAIT_POLICY`` when llama.cpp loads). ``--batched`` measures
+multi-sequence decoding through llama.cpp's batch API (B sequences per ``llama_decode``) and
+whether a sequence's logits stay bit-identical to decoding it alone.
+
+The machine is shared: every figure is printed with the 1-minute load average beside it.
+
+Run: ``python benchmarks/bench_local.py [--cells N] [--max-tokens 768] [--skip-naive-plain]
+[--contention] [--batched]``.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import json
+import os
 import platform
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from agentlab.agents._agent import load_agent
-from agentlab.providers.base import GenerationOptions, Message, Request, Response
-from agentlab.providers.local import DEFAULT_TOP_K, LocalProvider, resolve_local_model
+import agentlab as al
+from agentlab.providers.base import GenerationOptions, Request
+from agentlab.providers.local import (
+    DEFAULT_TEMPERATURE,
+    DEFAULT_TOP_K,
+    DEFAULT_TOP_P,
+    LocalProvider,
+    resolve_local_model,
+)
+from agentlab.runs._runner import Cell, execute_async, plan, run_sync
 
 ROOT = Path(__file__).resolve().parent.parent
-SEED_AGENT = ROOT / "data" / "agents" / "python-pro-backend.md"
-RAW, OURS = "raw Llama.create_completion", "agentlab LocalProvider"
-TASK = "Write a Python function that parses an ISO 8601 date and explain it step by step."
+# The make run sample; keep in sync with the Makefile's SAMPLE_VARIANTS / SAMPLE_TASKS.
+SAMPLE_VARIANTS = ("python-pro-backend", "python-pro-backend-concise",
+                   "python-pro-backend-control-no-code")
+SAMPLE_TASKS = ("orders-filter-endpoint", "jwt-auth-middleware", "orders-pagination",
+                "n-plus-one-report", "webhook-payload-model", "redis-product-cache",
+                "login-rate-limit", "typed-settings")
 
 
-def timed(fn: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
+def load() -> str:
+    return f"load {os.getloadavg()[0]:.2f}"
 
 
-def bench_generation(provider: LocalProvider, rounds: int, max_tokens: int) -> None:
-    opts = GenerationOptions(max_tokens=max_tokens, seed=1)
-    req = Request(system="You are a helpful assistant.", messages=(Message("user", TASK),),
-                  model=provider.model, options=opts)
-    prompt = provider.format_request(req)
-    llm = provider.llama
-    times: dict[str, list[tuple[float, float]]] = {RAW: [], OURS: []}
-    tokens = {RAW: 0, OURS: 0}
-    for _ in range(rounds):  # interleaved, so drift in machine load hits both alike
-        llm.reset()
-        wall, cpu = time.perf_counter(), time.process_time()
-        out = llm.create_completion(prompt, max_tokens=max_tokens, temperature=1.0, top_p=0.95,
-                                    top_k=DEFAULT_TOP_K, min_p=0.0, seed=1, stop=["<end_of_turn>"])
-        times[RAW].append((time.perf_counter() - wall, time.process_time() - cpu))
-        tokens[RAW] = out["usage"]["completion_tokens"]
-        wall, cpu = time.perf_counter(), time.process_time()
-        resp: Response = asyncio.run(provider.complete(req))
-        times[OURS].append((time.perf_counter() - wall, time.process_time() - cpu))
-        tokens[OURS] = resp.output_tokens
-    print(f"generation, max_tokens={max_tokens}, {rounds} interleaved rounds; wall and CPU "
-          "seconds per call (best = least disturbed by other processes on the machine):")
-    speed = {}
-    for label in (RAW, OURS):
-        walls, cpus = [w for w, _ in times[label]], [c for _, c in times[label]]
-        n = tokens[label]
-        speed[label] = (n / min(walls), n / statistics.median(walls), n / min(cpus))
-        print(f"  {label:28s}: {n} tokens; wall best {min(walls):6.3f} s = {speed[label][0]:5.1f} "
-              f"tok/s, median {statistics.median(walls):6.3f} s = {speed[label][1]:5.1f} tok/s; "
-              f"CPU best {min(cpus):6.3f} s")
-    ratios = [o / r for o, r in zip(speed[OURS], speed[RAW], strict=True)]
-    print(f"  same tokens generated: {tokens[RAW] == tokens[OURS]}; agentlab/raw speed ratio: "
-          f"wall best {ratios[0]:.3f}, wall median {ratios[1]:.3f}, CPU best {ratios[2]:.3f}")
+@dataclass(frozen=True)
+class Column:
+    name: str
+    cells: int
+    prompt_total: int
+    prompt_evaluated: int
+    generated: int
+    wall_s: float
+    load_before: float
+    load_after: float
 
 
-def bench_prompt(provider: LocalProvider, rounds: int) -> None:
-    system = load_agent(SEED_AGENT).body
-    reqs = [Request(system=system, messages=(Message("user", f"Task {i}: {TASK}"),),
-                    model=provider.model, options=GenerationOptions(max_tokens=1))
-            for i in range(rounds + 1)]
-    n_prompt = len(provider.prompt_tokens(reqs[0]))
-    cold = [asyncio.run(provider.complete(r)).latency_s for r in reqs]
-    warm_provider = LocalProvider(provider.model, n_ctx=provider.n_ctx,
-                                  n_threads=provider.n_threads, reuse_prefix=True)
-    warm = [asyncio.run(warm_provider.complete(r)).latency_s for r in reqs][1:]
-    print(f"prompt processing, seed agent system prompt + task = {n_prompt} tokens:")
-    print(f"  from scratch (default)   : {statistics.median(cold):6.3f} s "
-          f"= {n_prompt / statistics.median(cold):6.0f} tokens/s")
-    print(f"  reuse_prefix=True        : {statistics.median(warm):6.3f} s "
-          "(system prompt kept from the previous call)")
+def sample_cells(args: argparse.Namespace, provider: LocalProvider) -> list[Cell]:
+    agents = [a for a in al.load_agents(ROOT / "data" / "agents") if a.name in SAMPLE_VARIANTS]
+    tasks = [t for t in al.load_tasks(ROOT / "data" / "tasks" / "backend.yaml")
+             if t.id in SAMPLE_TASKS]
+    cells = plan(agents, tasks, repeats=args.repeats, model=provider.model,
+                 default_model=provider.model,
+                 options=GenerationOptions(max_tokens=args.max_tokens),
+                 namespace=provider.cache_namespace, table=al.ModelTable())
+    return cells[: args.cells] if args.cells else cells
+
+
+def perf(llm: Any) -> tuple[int, int]:
+    import llama_cpp
+
+    data = llama_cpp.llama_perf_context(llm.ctx)
+    return int(data.n_p_eval), int(data.n_eval)
+
+
+def reset_perf(llm: Any) -> None:
+    import llama_cpp
+
+    llama_cpp.llama_perf_context_reset(llm.ctx)
+
+
+def naive(name: str, cells: list[Cell], provider: LocalProvider, cold: bool) -> Column:
+    llm: Any = provider.llama
+    llm.reset()
+    reset_perf(llm)
+    before, start = os.getloadavg()[0], time.perf_counter()
+    generated = 0
+    for cell in cells:
+        req = cell.request
+        if cold:
+            llm.reset()
+        out = llm.create_chat_completion(
+            messages=[{"role": "system", "content": req.system},
+                      *({"role": m.role, "content": m.content} for m in req.messages)],
+            max_tokens=req.options.max_tokens, temperature=DEFAULT_TEMPERATURE,
+            top_p=DEFAULT_TOP_P, top_k=DEFAULT_TOP_K, min_p=0.0, seed=req.options.seed)
+        generated += int(out["usage"]["completion_tokens"])
+    wall = time.perf_counter() - start
+    evaluated, _ = perf(llm)
+    return Column(name, len(cells), prompt_total(cells, provider), evaluated, generated, wall,
+                  before, os.getloadavg()[0])
+
+
+def prompt_total(cells: list[Cell], provider: LocalProvider) -> int:
+    return sum(len(provider.prompt_tokens(c.request)) for c in cells)
+
+
+def agentlab_run(cells: list[Cell], provider: LocalProvider) -> Column:
+    llm: Any = provider.llama
+    provider.prefix_states.clear()
+    reset_perf(llm)
+    before, start = os.getloadavg()[0], time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        run = run_sync(lambda: execute_async(cells, provider=provider, progress=False,
+                                             db=Path(tmp) / "bench.sqlite", refresh=True))
+    wall = time.perf_counter() - start
+    evaluated, _ = perf(llm)
+    assert run.errors == 0, [r.error for r in run.results if not r.ok]
+    return Column("agentlab", len(cells), prompt_total(cells, provider), evaluated,
+                  sum(r.output_tokens for r in run.results), wall, before, os.getloadavg()[0])
+
+
+def report(columns: list[Column]) -> None:
+    base = columns[0]
+    print(f"\n{'':12s} {'cells':>5s} {'prompt evaluated / total':>26s} {'generated':>9s} "
+          f"{'wall s':>8s} {'tok/s':>6s}  load before/after")
+    for c in columns:
+        tps = (c.prompt_evaluated + c.generated) / c.wall_s
+        print(f"{c.name:12s} {c.cells:5d} {c.prompt_evaluated:>9,d} / {c.prompt_total:<9,d} "
+              f"({c.prompt_evaluated / c.prompt_total:4.0%}) {c.generated:9,d} {c.wall_s:8.1f} "
+              f"{tps:6.1f}  {c.load_before:.2f}/{c.load_after:.2f}")
+    ours = next(c for c in columns if c.name == "agentlab")
+    print(f"\nagentlab vs {base.name}: wall {ours.wall_s / base.wall_s:.2f}x (target <= 0.5), "
+          f"prompt tokens evaluated {ours.prompt_evaluated / base.prompt_evaluated:.0%} "
+          "(target <= 25%)")
+    print("tok/s = (prompt tokens evaluated + generated) / wall; the generated totals differ "
+          "a little because the loops sample their own answers.")
+
+
+# --------------------------------------------------------------------------- contention
+
+_PROBE = r"""
+import json, os, sys, time
+import llama_cpp
+sink = llama_cpp.llama_log_callback(lambda level, text, data: None)
+llama_cpp.llama_log_set(sink, None)
+threads, path, system = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+llm = llama_cpp.Llama(path, n_ctx=2048, n_threads=threads, n_threads_batch=threads,
+                      verbose=False)
+prompt = (f"<|im_start|>system\n{system}<|im_end|>\n<|im_start|>user\n"
+          "Write a typed FastAPI endpoint.<|im_end|>\n<|im_start|>assistant\n")
+tokens = llm.tokenize(prompt.encode(), add_bos=False, special=True)[:400]
+start = time.perf_counter(); llm.reset(); llm.eval(tokens); pp = time.perf_counter() - start
+start, n = time.perf_counter(), 0
+for _ in llm.generate(tokens, temp=0.0, top_k=1):
+    n += 1
+    if n == 48:
+        break
+tg = time.perf_counter() - start
+print(json.dumps({"pp": len(tokens) / pp, "tg": n / tg}))
+"""
+
+
+def probe(threads: int, wait: str, system: str, model: Path) -> dict[str, float]:
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    if wait != "default":
+        env["OMP_WAIT_POLICY"] = wait
+    out = subprocess.run([sys.executable, "-c", _PROBE, str(threads), str(model), system],
+                         env=env, capture_output=True, text=True, check=True, timeout=900)
+    result: dict[str, float] = json.loads(out.stdout)
+    return result
+
+
+def bench_contention(rounds: int, model: Path, system: str) -> None:
+    configs = [(2, "default"), (2, "PASSIVE"), (1, "default"), (1, "PASSIVE")]
+    results: dict[tuple[int, str, bool], list[dict[str, float]]] = {}
+    for rnd in range(rounds):
+        for busy in (False, True):
+            hog = (subprocess.Popen([sys.executable, "-c", "while True: pass"])
+                   if busy else None)
+            try:
+                for threads, wait in configs:
+                    r = probe(threads, wait, system, model)
+                    results.setdefault((threads, wait, busy), []).append(r)
+                    print(f"  round {rnd} threads={threads} wait={wait:8s} "
+                          f"{'competitor' if busy else 'quiet':10s}: prompt {r['pp']:6.1f} "
+                          f"tok/s, generation {r['tg']:5.1f} tok/s ({load()})", flush=True)
+            finally:
+                if hog is not None:
+                    hog.kill()
+                    hog.wait()
+    print("\ncontention, medians (slowdown = quiet / with one busy competitor):")
+    for threads, wait in configs:
+        calm, loaded = results[(threads, wait, False)], results[(threads, wait, True)]
+        line = [f"threads={threads} wait={wait:8s}"]
+        for key, label in (("pp", "prompt"), ("tg", "generation")):
+            q = statistics.median(x[key] for x in calm)
+            b = statistics.median(x[key] for x in loaded)
+            line.append(f"{label} {q:5.1f} -> {b:5.1f} tok/s ({q / b:4.1f}x)")
+        print("  " + "; ".join(line))
+
+
+# --------------------------------------------------------------------------- batched decoding
+
+
+def _decode_batched(llm: Any, prompts: list[list[int]], steps: int) -> tuple[float, Any]:
+    """Greedy-decode len(prompts) sequences together; tokens/s and sequence 0's logits."""
+    import llama_cpp as lc
+    import numpy as np
+
+    width, n_vocab = len(prompts), llm.n_vocab()
+    params = lc.llama_context_default_params()
+    params.n_ctx, params.n_batch, params.n_ubatch, params.n_seq_max = 2048, 512, 512, width
+    params.n_threads = params.n_threads_batch = os.cpu_count() or 1
+    ctx = lc.llama_init_from_model(llm._model.model, params)
+    batch = lc.llama_batch_init(512, 0, width)
+    try:
+        def logits(i: int) -> Any:
+            return np.ctypeslib.as_array(lc.llama_get_logits_ith(ctx, i), shape=(n_vocab,))
+
+        def put(rows: list[tuple[int, int, int, bool]]) -> None:
+            for j, (token, pos, seq, out) in enumerate(rows):
+                batch.token[j], batch.pos[j], batch.n_seq_id[j] = token, pos, 1
+                batch.seq_id[j][0], batch.logits[j] = seq, out
+            batch.n_tokens = len(rows)
+            if lc.llama_decode(ctx, batch) != 0:
+                raise RuntimeError("llama_decode failed")
+
+        last = []
+        for s, p in enumerate(prompts):  # each prompt evaluated on its own
+            put([(t, i, s, i == len(p) - 1) for i, t in enumerate(p)])
+            last.append(int(np.argmax(logits(len(p) - 1))))
+        seen, start = [], time.perf_counter()
+        for step in range(steps):
+            put([(last[s], len(p) + step, s, True) for s, p in enumerate(prompts)])
+            seen.append(logits(0).copy())
+            last = [int(np.argmax(logits(s))) for s in range(width)]
+        return width * steps / (time.perf_counter() - start), np.stack(seen)
+    finally:
+        lc.llama_batch_free(batch)
+        lc.llama_free(ctx)
+
+
+def bench_batched(provider: LocalProvider, rounds: int, steps: int) -> None:
+    import numpy as np
+
+    llm: Any = provider.llama
+    asks = ("Write a FastAPI endpoint that lists orders.", "Explain Python decorators.",
+            "What is a B-tree index?", "Write a Redis cache helper.", "Explain asyncio.",
+            "Write a Pydantic model for a user.", "What is an N+1 query?", "Explain JWT.")
+    prompts = [provider.prompt_tokens(Request(system="You are a helpful Python assistant.",
+                                              messages=(al.Message("user", a),), model="local"))
+               for a in asks]
+    speeds: dict[int, list[float]] = {}
+    for rnd in range(rounds):
+        alone: Any = None
+        for width in (1, 2, 3, 4, 8):
+            tps, seen = _decode_batched(llm, prompts[:width], steps)
+            alone = seen if width == 1 else alone
+            speeds.setdefault(width, []).append(tps)
+            same = bool(np.array_equal(seen, alone))
+            print(f"  round {rnd} B={width}: {tps:5.1f} generated tok/s in total; sequence 0's "
+                  f"logits bit-identical to B=1: {same} ({load()})", flush=True)
+    print("batched decoding, medians: " + ", ".join(
+        f"B={w} {statistics.median(v):.1f} tok/s" for w, v in speeds.items()))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--max-tokens", type=int, default=128)
-    parser.add_argument("--model", default="local")
-    parser.add_argument("--threads", type=int, default=None, help="default: all cores")
+    parser.add_argument("--cells", type=int, default=0, help="only the first N cells")
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--max-tokens", type=int, default=LocalProvider.default_max_tokens)
+    parser.add_argument("--skip-naive-plain", action="store_true")
+    parser.add_argument("--skip-main", action="store_true", help="only the extra sections")
+    parser.add_argument("--contention", action="store_true")
+    parser.add_argument("--batched", action="store_true")
+    parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
     import llama_cpp
 
     print(f"llama-cpp-python {llama_cpp.__version__}, Python {platform.python_version()}, "
-          f"{platform.machine()}")
+          f"{platform.machine()}, {os.cpu_count()} cores, OMP_WAIT_POLICY="
+          f"{os.environ.get('OMP_WAIT_POLICY')}; {load()}")
     print(llama_cpp.llama_print_system_info().decode().strip())
-    resolve_seconds = timed(lambda: resolve_local_model(args.model))
-    provider = LocalProvider(args.model, n_threads=args.threads)
-    print(f"model file resolved (assemble/verify sha256) in {resolve_seconds:.2f} s")
-    print(f"model load (Llama(), n_ctx={provider.n_ctx}, threads={provider.n_threads}): "
-          f"{provider.load():.2f} s")
-    bench_generation(provider, args.rounds, args.max_tokens)
-    bench_prompt(provider, args.rounds)
+    start = time.perf_counter()
+    model = resolve_local_model("local")
+    print(f"model file {model.name} joined/verified (size + sha256) in "
+          f"{time.perf_counter() - start:.2f} s")
+    provider = LocalProvider()
+    print(f"model load: {provider.load():.2f} s, {provider.n_threads} threads")
+    if not args.skip_main:
+        cells = sample_cells(args, provider)
+        unique = list({c.cache_key: c for c in cells}.values())
+        print(f"{len(unique)} cells ({len(cells) - len(unique)} duplicate requests dropped), "
+              f"max_tokens {args.max_tokens}")
+        columns = [naive("naive-cold", unique, provider, cold=True), agentlab_run(unique, provider)]
+        if not args.skip_naive_plain:
+            columns.append(naive("naive-plain", unique, provider, cold=False))
+        report(columns)
+    if args.contention:
+        system = al.load_agent(ROOT / "data" / "agents" / "python-pro-backend.md").body
+        print("\ncontention (each figure a fresh process):")
+        bench_contention(args.rounds, model, system)
+    if args.batched:
+        print("\nbatched decoding (llama_batch with B sequences, greedy, 32 steps):")
+        bench_batched(provider, args.rounds, 32)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import math
 import time
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -48,8 +49,9 @@ def continuous(heavy: bool) -> Generator:
     """Per-task means, shape (reps, 1 + VARIANTS, n), of a continuous score."""
 
     def make(rng: np.random.Generator, reps: int, n: int, effect: float) -> FloatArray:
-        draw = (lambda size, sd: _student(rng, size, sd)) if heavy else \
-            (lambda size, sd: rng.normal(0.0, sd, size))
+        def draw(size: tuple[int, ...], sd: float) -> FloatArray:
+            return _student(rng, size, sd) if heavy else rng.normal(0.0, sd, size)
+
         task = rng.normal(0.0, 0.25, (reps, 1, n))  # difficulty, shared: cancels when paired
         inter = draw((reps, 1 + VARIANTS, n), 0.1)  # this variant is better on some tasks
         noise = draw((reps, 1 + VARIANTS, n, REPEATS), 0.3).mean(axis=-1)
@@ -94,7 +96,9 @@ def rates(diffs: FloatArray, truth: float, rng: np.random.Generator) -> dict[str
     usable = n >= min_tasks(ALPHA)  # the verdict rule: fewer tasks read "insufficient data"
     raw = (res.p_value <= ALPHA) & usable
     adjusted = (holm(res.p_value.reshape(reps, VARIANTS)) <= ALPHA) & usable
-    t = sps.ttest_1samp(flat, 0.0, axis=-1)
+    with warnings.catch_warnings():  # the old t-test on identical differences: p = 0 or NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        t = sps.ttest_1samp(flat, 0.0, axis=-1)
     t_ci = t.confidence_interval(1 - ALPHA)
     b_low, b_high, b_p = bootstrap(flat, rng)
     return {

@@ -7,4 +7,43 @@ call in order, turns, tokens, cost and time. ``_harness`` runs one isolated sess
 ``_workspace`` copies, hashes and diffs folders, ``_check`` runs the check command under
 bubblewrap, ``_record`` is what a trial stores, and ``_trial`` plans, caches, resumes and
 stores trials as cells of a :class:`~agentlab.runs.Run`.
+
+Routing (which subagent does Claude Code delegate a query to?) runs on the same harness:
+``_evalset`` loads eval sets, ``_routing`` plans and executes routing trials,
+``_routing_record`` classifies and stores each decision, ``_routing_stats`` measures them, and
+``_routing_run`` is the entry point (:func:`routing`).
 """
+
+from agentlab.agentic._evalset import EvalSet, RoutingQuery, load_evalset
+from agentlab.agentic._record import TrialRecord
+from agentlab.agentic._routing_run import RoutingRun, open_routing, routing, routing_async
+from agentlab.agentic._routing_stats import (
+    RoutingComparison,
+    compare_routing,
+    confusion_matrix,
+    routing_metrics,
+    trigger_rates,
+)
+from agentlab.agentic._session import Connection, SessionResult, SessionSpec
+from agentlab.agentic._trial import trial, trial_async
+
+__all__ = [
+    "Connection",
+    "EvalSet",
+    "RoutingComparison",
+    "RoutingQuery",
+    "RoutingRun",
+    "SessionResult",
+    "SessionSpec",
+    "TrialRecord",
+    "compare_routing",
+    "confusion_matrix",
+    "load_evalset",
+    "open_routing",
+    "routing",
+    "routing_async",
+    "routing_metrics",
+    "trial",
+    "trial_async",
+    "trigger_rates",
+]

@@ -24,6 +24,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,7 +108,8 @@ def _bwrap_args(workspace: Path, as_nobody: bool) -> list[str]:
             "--ro-bind", "/usr", "/usr", "--ro-bind-try", "/bin", "/bin",
             "--ro-bind-try", "/sbin", "/sbin", "--ro-bind-try", "/lib", "/lib",
             "--ro-bind-try", "/lib64", "/lib64", "--ro-bind", "/etc", "/etc",
-            *_python_mounts(), "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+            *_python_mounts(), "--proc", "/proc", "--dev", "/dev",
+            "--perms", "1777", "--tmpfs", "/tmp",
             *_dirs_to(workspace.resolve()), "--bind", ws, ws, "--chdir", ws,
             "--clearenv", "--setenv", "PATH", f"{bin_dir}:/usr/local/bin:/usr/bin:/bin",
             "--setenv", "HOME", "/tmp", "--setenv", "LANG", "C.UTF-8",
@@ -118,21 +120,35 @@ def _bwrap_args(workspace: Path, as_nobody: bool) -> list[str]:
     return args
 
 
-def _limiter(limits: CheckLimits) -> object:
+def _process_limit(limits: CheckLimits, as_nobody: bool) -> int:
+    """RLIMIT_NPROC counts every process of the user: leave room for the ones running."""
+    if as_nobody or os.geteuid() == 0:
+        return limits.processes
+    mine = 0
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            uid_line = next(ln for ln in status.read_text().splitlines() if ln.startswith("Uid:"))
+        except (OSError, StopIteration):
+            continue
+        mine += uid_line.split()[1] == str(os.getuid())
+    return mine + limits.processes
+
+
+def _limiter(limits: CheckLimits, processes: int) -> Callable[[], None]:
     def apply() -> None:
         mib = 1024 * 1024
         resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_s, limits.cpu_s + 5))
         resource.setrlimit(resource.RLIMIT_AS, (limits.memory_mb * mib,) * 2)
         resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_mb * mib,) * 2)
-        resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes,) * 2)
+        resource.setrlimit(resource.RLIMIT_NPROC, (processes,) * 2)
 
     return apply
 
 
 def _own(workspace: Path, uid: int, gid: int) -> None:
-    for path in (workspace, *workspace.rglob("*")):
-        if not path.is_symlink():
-            os.chown(path, uid, gid)
+    for folder, dirs, files in os.walk(workspace, followlinks=False):
+        for name in (".", *dirs, *files):
+            os.chown(os.path.join(folder, name), uid, gid, follow_symlinks=False)
 
 
 def _tail(raw: bytes) -> str:
@@ -169,7 +185,8 @@ def run_check(command: str, workspace: Path, limits: CheckLimits | None = None, 
     started = time.monotonic()
     proc = subprocess.Popen(argv, cwd=workspace, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            start_new_session=True, preexec_fn=_limiter(limits))  # type: ignore[arg-type]
+                            start_new_session=True,
+                            preexec_fn=_limiter(limits, _process_limit(limits, as_nobody)))
     try:
         out, _ = proc.communicate(timeout=limits.timeout_s)
         timed_out = False

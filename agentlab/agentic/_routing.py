@@ -1,7 +1,7 @@
 """Routing trials: does a description make Claude Code delegate to the agent, and only then?
 
-Each trial is one fresh, isolated Claude Code session (:func:`agentlab.agentic._harness.run_session`:
-private HOME, no user settings) in an empty workspace, or a copy of the query's ``files``. The
+Each trial is one fresh, isolated Claude Code session (``agentlab.agentic._harness.run_session``:
+private HOME, no user settings) in an empty workspace or a copy of the query's ``files``. The
 variant under test is installed as a subagent under the *target* name, next to the roster of
 distractor agents; the query is the prompt. The harness's ``stop_when`` denies the main agent's
 first ``Agent``/``Task`` call and ends the session there, so the chosen subagent never runs and
@@ -67,15 +67,12 @@ def subagent_of(agent: Agent) -> Subagent:
 
 
 def _files_hash(path: Path | None) -> str | None:
-    """A hash of a workspace's file names and bytes (``None`` for an empty workspace)."""
+    """The workspace's content hash, as the trials define it (``None``: empty workspace)."""
+    from agentlab.agentic._workspace import content_hash, snapshot
+
     if path is None:
         return None
-    digest = hashlib.sha256()
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    for file in files:
-        digest.update(str(file.relative_to(path.parent if path.is_file() else path)).encode())
-        digest.update(b"\0" + file.read_bytes() + b"\0")
-    return digest.hexdigest()
+    return content_hash({path.name: path.read_bytes()} if path.is_file() else snapshot(path))
 
 
 def resolve_target(variants: Sequence[Agent], evalset: EvalSet, target: str | None) -> str:
@@ -128,13 +125,18 @@ def plan_routing(variants: Sequence[Agent], evalset: EvalSet, *, roster: Sequenc
     return trials
 
 
-def _workspace(into: Path, files: Path | None) -> None:
-    if files is None:
-        return
-    if files.is_file():
-        shutil.copy2(files, into / files.name)
-    else:
-        shutil.copytree(files, into, dirs_exist_ok=True, symlinks=False)
+def _workspace(into: Path, files: Path | None) -> Path:
+    """A fresh working folder inside ``into``: empty, or a copy of the query's files."""
+    from agentlab.agentic._workspace import copy_workspace
+
+    workspace = into / "workspace"
+    if files is not None and files.is_dir():
+        copy_workspace(files, workspace)
+        return workspace
+    workspace.mkdir()
+    if files is not None:
+        shutil.copy2(files, workspace / files.name)
+    return workspace
 
 
 @dataclass(frozen=True)
@@ -154,8 +156,7 @@ async def _one(trial: RoutingTrial, settings: RoutingSettings, connection: Conne
     from agentlab.agentic._harness import SessionSpec, run_session
 
     with tempfile.TemporaryDirectory(prefix="agentlab-route-") as folder:
-        workspace = Path(folder)
-        _workspace(workspace, trial.query.files)
+        workspace = _workspace(Path(folder), trial.query.files)
         spec = SessionSpec(
             prompt=trial.query.query, cwd=workspace, model=settings.model,
             agents={settings.target: subagent_of(trial.variant), **settings.roster},
@@ -259,9 +260,11 @@ def _leaders(todo: list[int], trials: Sequence[RoutingTrial],
     return [i for i in todo if first[trials[i].cache_key] == i], twins
 
 
-async def execute_routing(trials: Sequence[RoutingTrial], rid: str, store: Store, settings: RoutingSettings,
-                   connection: Connection, *, concurrency: int, refresh: bool,
-                   progress: Progress) -> tuple[dict[int, DecisionRecord], str, int]:
+async def execute_routing(
+    trials: Sequence[RoutingTrial], rid: str, store: Store, settings: RoutingSettings,
+    connection: Connection, *, concurrency: int, refresh: bool, progress: Progress,
+) -> tuple[dict[int, DecisionRecord], str, int]:
+    """Run the missing trials (cache and resume first); returns decisions, status, sessions."""
     found = _prefill(trials, store, rid, refresh)
     todo, twins = _leaders([i for i in range(len(trials)) if i not in found], trials)
     bar = _Bar(progress, len(found), len(trials), f"routing {rid[8:16]}")

@@ -32,6 +32,7 @@ from agentlab.runs._store import DEFAULT_DB, Store
 
 if TYPE_CHECKING:
     import pandas as pd
+    from matplotlib.figure import Figure
 
     from agentlab.agentic._harness import Connection
     from agentlab.agentic._routing_stats import RoutingComparison
@@ -140,6 +141,42 @@ class RoutingRun:
         base = pick_baseline([v.name for v in self.variants])
         rows = [vars(self.compare(v.name, base)) for v in self.variants if v.name != base]
         return pd.DataFrame(rows).set_index("variant") if rows else pd.DataFrame()
+
+
+    def table(self) -> pd.DataFrame:
+        """The summary for reading: each rate with its interval, as text, per variant."""
+        from agentlab.agentic._routing_stats import format_metrics
+
+        return format_metrics(self.summary)
+
+    def charts(self) -> dict[str, Figure]:
+        """The trigger-rate strip and the precision/recall chart, keyed by file name."""
+        from agentlab.views._routing_charts import routing_charts
+
+        return routing_charts(self.df, self.summary, target=self.target)
+
+    def save(self, folder: Path | str) -> list[Path]:
+        """Write the tables as CSV and the charts as PNG into ``folder``.
+
+        The tables are ``decisions.csv`` (one row per trial), ``summary.csv``, ``rates.csv``
+        and, with two or more variants, ``comparisons.csv``.
+
+        Returns:
+            The files written.
+        """
+        from agentlab.views._routing_charts import save_routing_charts
+
+        out = Path(folder)
+        out.mkdir(parents=True, exist_ok=True)
+        tables = {"decisions": self.df.drop(columns=["transcript_head"]),
+                  "summary": self.summary.reset_index(), "rates": self.rates}
+        if not self.comparisons.empty:
+            tables["comparisons"] = self.comparisons.reset_index()
+        files = []
+        for stem, table in tables.items():
+            table.to_csv(out / f"{stem}.csv", index=False)
+            files.append(out / f"{stem}.csv")
+        return files + save_routing_charts(self.charts(), out)
 
 
 def _snapshot(q: RoutingQuery) -> dict[str, Any]:
@@ -306,9 +343,12 @@ def open_routing(run_id: str | None = None, db: Path | str = DEFAULT_DB) -> Rout
             raise StoreError(f"{store.path}: run {rec.id} is not a routing run")
         variants, queries = store.snapshots(rec.id)
         evalset = EvalSet(tuple(_from_snapshot(q) for q in queries))
+        vpos = {v["frontmatter"]["name"]: i for i, v in enumerate(variants)}
+        qpos = {q["id"]: i for i, q in enumerate(queries)}
         records = sorted(stored_decisions(store, rec.id),
-                         key=lambda r: ([v["frontmatter"]["name"] for v in variants].index(
-                             r.variant), [q["id"] for q in queries].index(r.task_id), r.repeat))
-        return RoutingRun(rec.id, str(rec.config["target"]), tuple(_snapshot_agent(v) for v in variants),
+                         key=lambda r: (vpos.get(r.variant, 1 << 30), qpos.get(r.task_id, 0),
+                                        r.repeat))
+        return RoutingRun(rec.id, str(rec.config["target"]),
+                          tuple(_snapshot_agent(v) for v in variants),
                           tuple(rec.config.get("roster", {})), evalset, tuple(records),
                           rec.status, store.path)

@@ -261,3 +261,22 @@ def compare_routing(df: pd.DataFrame, variant: str, baseline: str, *,
         diff.p_value, diff.method, _rate_diff(data[data["positive"]], variant, baseline),
         _rate_diff(data[~data["positive"]], variant, baseline),
         test.p_value, test.variant_only, test.baseline_only, verdict)
+
+
+def format_metrics(summary: pd.DataFrame) -> pd.DataFrame:
+    """A summary from :func:`routing_metrics` as text: ``0.82 [0.61, 0.95]`` per rate.
+
+    Args:
+        summary: The per-variant summary.
+
+    Returns:
+        Indexed by variant: trials, queries, the confusion counts and one text column per
+        rate ("-" where it is undefined, such as precision with no trigger).
+    """
+    out = summary[["trials", "queries", "tp", "fp", "fn", "tn"]].copy()
+    for name in ("precision", "recall", "f1", "accuracy"):
+        out[name] = [
+            "-" if math.isnan(v) else f"{v:.2f} [{lo:.2f}, {hi:.2f}]"
+            for v, lo, hi in zip(summary[name], summary[f"{name}_low"], summary[f"{name}_high"],
+                                 strict=True)]
+    return out

@@ -2,12 +2,16 @@
 
 ``_runner`` plans the cells and executes them concurrently (one async core, a sync wrapper that
 also works inside Jupyter); ``_cachekey`` says what identifies a cell's output; ``_store`` is
-the SQLite results store with its append-only migrations, committed cell by cell;
-``_history`` lists and reopens past runs; ``_results`` turns cells into a tidy DataFrame;
-``_estimate`` prices a run before it is sent; and ``_handle`` runs one in the background
-(:func:`start`) with progress and a Stop that keeps what finished.
+the SQLite results store with its append-only migrations, committed cell by cell (``_writer``
+keeps answers in memory while another process holds the database's lock); ``_history`` lists
+and reopens past runs; ``_results`` turns cells into a tidy DataFrame;
+``_estimate`` prices a run before it is sent; ``_handle`` runs one in the background
+(:func:`start`) with progress and a Stop that keeps what finished; and ``_batch`` sends a run
+through the Message Batches API at half the price, its bookkeeping (``_batchbook``) committed so
+that a run killed at any point re-attaches to its batches instead of paying twice.
 """
 
+from agentlab.runs._batch import BatchOptions, cancel_batch, list_batches
 from agentlab.runs._estimate import CostEstimate, estimate_cost
 from agentlab.runs._handle import RunHandle, RunProgress
 from agentlab.runs._history import list_runs, open_run
@@ -18,6 +22,7 @@ from agentlab.runs._store import DEFAULT_DB, CellResult, Store
 __all__ = [
     "COLUMNS",
     "DEFAULT_DB",
+    "BatchOptions",
     "Cell",
     "CellResult",
     "CostEstimate",
@@ -26,9 +31,11 @@ __all__ = [
     "RunHandle",
     "RunProgress",
     "Store",
+    "cancel_batch",
     "error_rows",
     "estimate_cost",
     "length_metrics",
+    "list_batches",
     "list_runs",
     "open_run",
     "plan",

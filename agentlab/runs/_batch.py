@@ -18,105 +18,45 @@
 
 Expired and canceled requests leave their cells without a result, so the next run submits them
 again (only them); errored ones are stored as errors with their kind, as a direct run does.
-The bookkeeping lives in :mod:`agentlab.runs._batchbook`.
+The steps live in :mod:`agentlab.runs._batchflow`, the bookkeeping in
+:mod:`agentlab.runs._batchbook`; this module holds the entry points.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
+from typing import TYPE_CHECKING, Any
 
 from agentlab.errors import AuthenticationError, ConfigError
-from agentlab.providers.base import CallError, Provider, Request, Response
-from agentlab.runs._batchbook import ACTIVE, COUNT_NAMES, BatchBook, BatchCell, Submission
+from agentlab.providers.base import CallError, Provider
+from agentlab.runs._batchbook import ACTIVE, COUNT_NAMES, BatchBook, Submission
+from agentlab.runs._batchflow import (
+    Bar,
+    BatchOptions,
+    BatchProvider,
+    Job,
+    cell_key,
+    counts,
+    fill_twins,
+    follow,
+    resolve_unrecorded,
+    submit,
+)
 from agentlab.runs._store import DEFAULT_DB, CellResult, Store
 
 if TYPE_CHECKING:
     import pandas as pd
-    from anthropic.resources.messages.batches import AsyncBatches
-    from anthropic.types.message_create_params import MessageCreateParamsNonStreaming
-    from anthropic.types.messages import MessageBatch, MessageBatchResult
-    from anthropic.types.messages.batch_create_params import Request as BatchRequest
 
     from agentlab.runs._runner import Cell, Progress
 
+__all__ = ["BatchOptions", "BatchProvider", "batch_provider", "cancel_batch", "collect_async",
+           "execute_batches", "list_batches", "warn_in_flight"]
+
 log = logging.getLogger("agentlab")
-
-MAX_REQUESTS = 100_000  # the API's limits per batch
-MAX_BYTES = 256_000_000
-_ENVELOPE = len('{"requests":[]}')
-_MAX_POLL_FAILURES = 5  # consecutive failed status checks before a run gives up waiting
-
-
-@dataclass(frozen=True)
-class BatchOptions:
-    """How ``run(..., batch=BatchOptions(...))`` submits and polls.
-
-    Attributes:
-        first_poll: Seconds before the first status check after submitting.
-        max_poll: Longest wait between status checks.
-        backoff: Each wait is this many times the previous one, up to ``max_poll``.
-        max_requests: Most requests per batch (the API allows 100,000).
-        max_bytes: Largest batch body in bytes (the API allows 256 MB).
-        list_window: When re-attaching through ``batches.list``, how many seconds before
-            the submission was written its batch may claim to have been created (clock skew).
-    """
-
-    first_poll: float = 10.0
-    max_poll: float = 60.0
-    backoff: float = 1.5
-    max_requests: int = MAX_REQUESTS
-    max_bytes: int = MAX_BYTES
-    list_window: float = 600.0
-
-    def __post_init__(self) -> None:
-        if not 0 < self.first_poll <= self.max_poll or self.backoff < 1:
-            raise ConfigError("BatchOptions: need 0 < first_poll <= max_poll and backoff >= 1")
-        if not 0 < self.max_requests <= MAX_REQUESTS or not 0 < self.max_bytes <= MAX_BYTES:
-            raise ConfigError(f"BatchOptions: max_requests must be in 1..{MAX_REQUESTS} and "
-                              f"max_bytes in 1..{MAX_BYTES}")
-
-    def waits(self) -> Iterator[float]:
-        """The waits between status checks: ``first_poll``, growing to ``max_poll``."""
-        wait = self.first_poll
-        while True:
-            yield wait
-            wait = min(self.max_poll, wait * self.backoff)
-
-
-@runtime_checkable
-class BatchProvider(Provider, Protocol):
-    """A provider with a Message Batches API (the Anthropic provider is one)."""
-
-    max_retries: int
-
-    @property
-    def api_url(self) -> str:
-        """The API address batches are sent to."""
-        ...
-
-    def request_body(self, request: Request) -> dict[str, Any]:
-        """The JSON body a direct call for ``request`` sends."""
-        ...
-
-    def batches(self, *, retries: bool = True) -> AsyncBatches:
-        """The SDK's batches resource on the running loop."""
-        ...
-
-    def call_error(self, exc: Exception, what: str) -> CallError:
-        """Classify an SDK exception."""
-        ...
-
-    def batch_outcome(self, result: MessageBatchResult, latency_s: float,
-                      model: str) -> Response | CallError | None:
-        """A batch result as a response, an error, or ``None`` (expired, canceled)."""
-        ...
 
 
 def batch_provider(provider: Provider) -> BatchProvider:
@@ -131,75 +71,13 @@ def batch_provider(provider: Provider) -> BatchProvider:
                       f"{provider.name!r} has none: run without batch=True")
 
 
-def custom_id(cache_key: str) -> str:
-    """A cell's ``custom_id``: derived from its request, so the same cell keeps its id."""
-    return f"al-{cache_key[:40]}"
-
-
-class _Bar:
-    """Progress in cells, with the batches' ``request_counts`` on a tqdm bar."""
-
-    def __init__(self, progress: Progress, done: int, total: int, run_id: str) -> None:
-        self.done, self.total = done, total
-        self.report = progress if callable(progress) else None
-        self.tqdm: Any = None
-        if self.report is not None:
-            self.report(done, total)
-        elif progress:
-            from tqdm.auto import tqdm
-
-            self.tqdm = tqdm(total=total, initial=done, unit="cell", desc=f"batch {run_id[:12]}")
-
-    def advance(self, n: int) -> None:
-        self.done += n
-        if self.report is not None:
-            self.report(self.done, self.total)
-        elif self.tqdm is not None:
-            self.tqdm.update(n)
-
-    def show(self, subs: Sequence[Submission]) -> None:
-        if self.tqdm is None or not subs:
-            return
-        sums = {k: sum(s.counts.get(k, 0) for s in subs) for k in COUNT_NAMES}
-        self.tqdm.set_postfix_str(f"{len(subs)} batches · " + " · ".join(
-            f"{k} {v}" for k, v in sums.items()))
-
-    def close(self) -> None:
-        if self.tqdm is not None:
-            self.tqdm.close()
-
-
-@dataclass
-class _Job:
-    """The state of one batch run or collection while it executes."""
-
-    provider: BatchProvider
-    store: Store
-    book: BatchBook
-    run_id: str
-    options: BatchOptions
-    wait: bool
-    bar: _Bar
-    index: dict[tuple[str, str, int], int] = field(default_factory=dict)
-    found: dict[int, CellResult] = field(default_factory=dict)
-    stop_reason: str | None = None
-    auth_error: str | None = None
-    failed_batches: list[str] = field(default_factory=list)
-    interrupted: bool = False
-    sent: int = 0
-    unanswered: int = 0
-    failures: int = 0
-
-    def fail(self, error: CallError) -> None:
-        if error.kind == "auth":
-            self.auth_error = str(error)
-            self.stop_reason = "authentication failed"
-        else:
-            self.stop_reason = self.stop_reason or str(error)
-
-
-def _counts(batch: MessageBatch) -> dict[str, int]:
-    return {k: int(getattr(batch.request_counts, k)) for k in COUNT_NAMES}
+def warn_in_flight(store: Store, run_id: str) -> None:
+    """Warn that a direct run is about to send cells a Message Batch of the run carries."""
+    covered = BatchBook(store).covered(run_id)
+    if covered:
+        log.warning("agentlab: %d cells of run %s are in flight in Message Batches; a direct "
+                    "run sends them again and pays twice: run with batch=True to collect them",
+                    len(covered), run_id)
 
 
 async def execute_batches(cells: Sequence[Cell], todo: Sequence[int],
@@ -230,21 +108,21 @@ async def execute_batches(cells: Sequence[Cell], todo: Sequence[int],
         ConfigError: The provider has no batch API (nothing was sent).
         AuthenticationError: The API refused the key (the run's state is saved).
     """
-    job = _Job(batch_provider(provider), store, BatchBook(store), run_id, options, wait,
-               _Bar(progress, len(found), len(cells), run_id))
+    job = Job(batch_provider(provider), store, BatchBook(store), run_id, options, wait,
+               Bar(progress, len(found), len(cells), run_id))
     job.index = {(c.variant.name, c.task.id, c.repeat): i for i, c in enumerate(cells)}
     job.found = found
     try:
-        await _resolve_unrecorded(job)
+        await resolve_unrecorded(job)
         covered = job.book.covered(run_id)
-        fresh = [i for i in todo if covered.get(_key(cells[i])) != cells[i].cache_key]
+        fresh = [i for i in todo if covered.get(cell_key(cells[i])) != cells[i].cache_key]
         if fresh and job.stop_reason is None:
-            await _submit(job, cells, fresh, twins, budget)
-        await _follow(job)
+            await submit(job, cells, fresh, twins, budget)
+        await follow(job)
     except asyncio.CancelledError:
         job.interrupted = True
     finally:
-        _fill_twins(cells, found, store, run_id)
+        fill_twins(cells, found, store, run_id)
         job.bar.close()
     return _finish(job, len(cells)), job.sent
 
@@ -279,11 +157,11 @@ async def collect_async(run_id: str, *, db: Path | str = DEFAULT_DB,
         if chosen is None:
             return record.status
         total = len(book.covered(record.id))
-        job = _Job(chosen, store, book, record.id, options or BatchOptions(), wait,
-                   _Bar(progress, 0, total, record.id))
+        job = Job(chosen, store, book, record.id, options or BatchOptions(), wait,
+                   Bar(progress, 0, total, record.id))
         try:
-            await _resolve_unrecorded(job)
-            await _follow(job)
+            await resolve_unrecorded(job)
+            await follow(job)
         except asyncio.CancelledError:
             job.interrupted = True
         finally:
@@ -292,7 +170,7 @@ async def collect_async(run_id: str, *, db: Path | str = DEFAULT_DB,
         return _finish(job, None)
 
 
-def _finish(job: _Job, total: int | None) -> str:
+def _finish(job: Job, total: int | None) -> str:
     """Record the run's status (and raise for a refused key)."""
     status = _status(job, total)
     job.store.finish_run(job.run_id, status)
@@ -306,7 +184,7 @@ def _finish(job: _Job, total: int | None) -> str:
     return status
 
 
-def _status(job: _Job, total: int | None) -> str:
+def _status(job: Job, total: int | None) -> str:
     if job.interrupted:
         return "interrupted"
     if job.stop_reason:
@@ -322,10 +200,6 @@ def _status(job: _Job, total: int | None) -> str:
         return (f"stopped: {missing} cells expired or were canceled; run again to submit "
                 "only them")
     return "complete"
-
-
-def _key(cell: Cell) -> tuple[str, str, int]:
-    return (cell.variant.name, cell.task.id, cell.repeat)
 
 
 def _provider_for(active: Sequence[Submission],
@@ -347,256 +221,6 @@ def _provider_for(active: Sequence[Submission],
         raise ConfigError(f"the batches of run {active[0].run_id} were sent to {api}, but the "
                           f"provider talks to {chosen.cache_namespace}")
     return chosen
-
-
-# -- re-attaching -------------------------------------------------------------------------------
-
-async def _resolve_unrecorded(job: _Job) -> None:
-    """Give each submission left ``submitting`` its batch id, or free its cells."""
-    for sub in job.book.submissions(job.run_id, ("submitting",)):
-        try:
-            batch = await _find_created(job, sub)
-        except Exception as exc:  # cannot tell: keep its cells covered, never pay twice
-            job.fail(job.provider.call_error(exc, "messages.batches.list"))
-            return
-        if batch is None:
-            job.book.update(sub.token, "lost", message="the process stopped before create "
-                            "returned and no batch with its requests exists; its cells are "
-                            "submitted again")
-            continue
-        job.book.record_id(sub.token, batch.id, batch.processing_status, _counts(batch))
-        log.info("agentlab: re-attached batch %s (found through batches.list)", batch.id)
-
-
-async def _find_created(job: _Job, sub: Submission) -> MessageBatch | None:
-    """The batch ``create`` made for ``sub`` though its answer never arrived, if any."""
-    since = datetime.fromisoformat(sub.created) - timedelta(seconds=job.options.list_window)
-    known = job.book.known_ids()
-    mine = {c.custom_id for c in job.book.cells(sub.token)}
-    batches = job.provider.batches()
-    async for batch in batches.list(limit=100):  # newest first
-        if batch.created_at < since:
-            break
-        if batch.id in known or sum(_counts(batch).values()) != sub.requests:
-            continue
-        if batch.processing_status == "ended" and not await _holds(batches, batch.id, mine):
-            continue
-        return batch
-    return None
-
-
-async def _holds(batches: AsyncBatches, batch_id: str, mine: set[str]) -> bool:
-    """Whether an ended batch's first result is one of ``mine``."""
-    decoder = await batches.results(batch_id)
-    try:
-        async for item in decoder:
-            return item.custom_id in mine
-        return False
-    finally:
-        await decoder.close()
-
-
-# -- submitting ---------------------------------------------------------------------------------
-
-def _batch_cell(cid: str, cell: Cell) -> BatchCell:
-    return BatchCell(cid, cell.variant.name, cell.variant.content_hash, cell.task.id,
-                     cell.repeat, cell.cache_key, cell.request.model)
-
-
-async def _submit(job: _Job, cells: Sequence[Cell], leaders: Sequence[int],
-                  twins: dict[int, list[int]], budget: Any) -> None:
-    """Create batches for ``leaders`` (and their twins), within the budget and the limits."""
-    items: list[tuple[list[BatchCell], BatchRequest, int]] = []
-    for i in leaders:
-        if budget.reserve(cells[i]) is None:
-            job.stop_reason = f"budget of ${budget.limit:.2f} reached"
-            break
-        cid = custom_id(cells[i].cache_key)
-        body = job.provider.request_body(cells[i].request)
-        request: BatchRequest = {"custom_id": cid,
-                                 "params": cast("MessageCreateParamsNonStreaming", body)}
-        size = len(json.dumps(request, ensure_ascii=False, separators=(",", ":")).encode()) + 1
-        items.append(([_batch_cell(cid, cells[j]) for j in (i, *twins.get(i, ()))], request,
-                      size))
-    for chunk in _chunks(items, job.options):
-        rows = [row for group, _, _ in chunk for row in group]
-        sub = job.book.begin(job.run_id, job.provider.cache_namespace, job.provider.api_url,
-                             rows)
-        batch = await _create(job, sub, [request for _, request, _ in chunk])
-        if batch is None:
-            return
-        job.book.record_id(sub.token, batch.id, batch.processing_status, _counts(batch))
-        job.sent += len(chunk)
-
-
-def _chunks(items: list[Any], options: BatchOptions) -> Iterator[list[Any]]:
-    """Split ``(cells, request, size)`` items at ``max_requests`` and ``max_bytes``."""
-    chunk: list[Any] = []
-    size = _ENVELOPE
-    for item in items:
-        if chunk and (len(chunk) >= options.max_requests or size + item[2] > options.max_bytes):
-            yield chunk
-            chunk, size = [], _ENVELOPE
-        chunk.append(item)
-        size += item[2]
-    if chunk:
-        yield chunk
-
-
-async def _create(job: _Job, sub: Submission,
-                  requests: list[BatchRequest]) -> MessageBatch | None:
-    """``batches.create``, retried only once ``batches.list`` shows it made no batch.
-
-    The SDK sends no idempotency key, so its own retry of a create whose answer was lost
-    would make a second batch (and bill it); this retries after checking instead.
-    """
-    provider, error = job.provider, None
-    for attempt in range(provider.max_retries + 1):
-        try:
-            return await provider.batches(retries=False).create(requests=requests)
-        except Exception as exc:
-            error = provider.call_error(exc, "messages.batches.create")
-        if not error.retryable:
-            break
-        try:
-            made = await _find_created(job, sub)
-        except Exception:  # cannot tell: stop, leaving the submission to the next run
-            job.fail(error)
-            return None
-        if made is not None:
-            return made
-        if attempt < provider.max_retries:
-            await asyncio.sleep(min(30.0, 0.5 * 2**attempt))
-    if error is not None:
-        job.book.update(sub.token, "failed", message=str(error))
-        job.fail(error)
-    return None
-
-
-# -- polling and collecting ---------------------------------------------------------------------
-
-async def _follow(job: _Job) -> None:
-    """Check the run's batches, collect those that ended, and wait while any is open."""
-    waits = job.options.waits()
-    while job.stop_reason is None:
-        active = [s for s in job.book.submissions(job.run_id, ("in_progress", "canceling",
-                                                               "ended")) if s.batch_id]
-        still_open = [sub for sub in active if await _check(job, sub)]
-        job.bar.show(job.book.submissions(job.run_id, ACTIVE))
-        if not still_open or not job.wait:
-            return
-        await asyncio.sleep(next(waits))
-
-
-async def _check(job: _Job, sub: Submission) -> bool:
-    """Retrieve one batch, collect it if it ended; returns whether it is still open."""
-    assert sub.batch_id is not None
-    try:
-        batch = await job.provider.batches().retrieve(sub.batch_id)
-    except Exception as exc:
-        return _check_failed(job, sub, job.provider.call_error(exc, f"batch {sub.batch_id}"))
-    job.failures = 0
-    job.book.update(sub.token, batch.processing_status, _counts(batch))
-    if batch.processing_status != "ended":
-        return True
-    return not await _collect(job, sub, batch)
-
-
-def _check_failed(job: _Job, sub: Submission, error: CallError) -> bool:
-    """Decide what a failed status check means; returns whether to keep polling it."""
-    if error.kind == "not_found":
-        job.book.update(sub.token, "lost", message=f"{error}: the batch is gone (deleted, or "
-                        "the key is another workspace's); its cells are submitted again")
-        log.warning("agentlab: batch %s not found; its cells will be submitted again",
-                    sub.batch_id)
-        return False
-    job.failures += 1
-    if error.kind == "auth" or job.failures >= _MAX_POLL_FAILURES:
-        job.fail(error)
-        return False
-    log.warning("agentlab: checking batch %s failed (%s); trying again", sub.batch_id, error)
-    return True
-
-
-async def _collect(job: _Job, sub: Submission, batch: MessageBatch) -> bool:
-    """Stream an ended batch's results into the store; returns whether it is collected."""
-    by_id: dict[str, list[BatchCell]] = {}
-    for row in job.book.cells(sub.token):
-        by_id.setdefault(row.custom_id, []).append(row)
-    latency = ((batch.ended_at or batch.created_at) - batch.created_at).total_seconds()
-    outcomes: dict[str, str] = {}
-    errors: list[CallError] = []
-    try:
-        decoder = await job.provider.batches().results(batch.id)
-        try:
-            async for item in decoder:
-                group = by_id.get(item.custom_id)
-                if group is None:  # matched through batches.list by mistake: not ours
-                    job.book.update(sub.token, "lost", message=f"batch {batch.id} holds "
-                                    f"{item.custom_id!r}, not a request of this run")
-                    return True
-                outcomes[item.custom_id] = item.result.type
-                outcome = job.provider.batch_outcome(item.result, latency, group[0].model)
-                if outcome is not None:
-                    _record(job, group, outcome, batch.id)
-                if isinstance(outcome, CallError):
-                    errors.append(outcome)
-        finally:
-            await decoder.close()
-    except Exception as exc:  # the batch stays "ended": collected again on the next check
-        return not _check_failed(job, sub, job.provider.call_error(exc, f"batch {batch.id}"))
-    outcomes.update({cid: "missing" for cid in by_id.keys() - outcomes.keys()})
-    message = None
-    if errors and len(errors) == len(by_id):
-        message = (f"batch {batch.id} failed: all {len(errors)} requests errored "
-                   f"({errors[0].kind}), the first with: {errors[0]}; run again to retry them")
-        job.failed_batches.append(message)
-        log.warning("agentlab: %s", message)
-    job.book.finish(sub.token, outcomes, message)
-    job.unanswered += sum(len(by_id[cid]) for cid, kind in outcomes.items()
-                          if kind in ("expired", "canceled", "missing"))
-    return True
-
-
-def _record(job: _Job, group: list[BatchCell], outcome: Response | CallError,
-            batch_id: str) -> None:
-    """Commit one request's result for each cell that asked it (at once: nothing is lost)."""
-    results = [_result(cell, job.provider.name, outcome, batch_id, cached=n > 0)
-               for n, cell in enumerate(group)]
-    job.store.put_many(job.run_id, results)
-    for result in results:
-        index = job.index.get((result.variant, result.task_id, result.repeat))
-        if index is not None:
-            job.found[index] = result
-    job.bar.advance(len(results))
-
-
-def _result(cell: BatchCell, provider: str, outcome: Response | CallError, batch_id: str,
-            cached: bool) -> CellResult:
-    base = CellResult(variant=cell.variant, variant_hash=cell.variant_hash, task_id=cell.task_id,
-                      repeat=cell.repeat, cache_key=cell.cache_key, model=cell.model,
-                      provider=provider, cached=cached, batch_id=batch_id)
-    if isinstance(outcome, CallError):
-        return replace(base, error=str(outcome), error_kind=outcome.kind)
-    calls = (json.dumps([{"name": c.name, "input": c.input} for c in outcome.tool_calls])
-             if outcome.tool_calls else "[]")
-    return replace(base, model=outcome.model, text=outcome.text,
-                   input_tokens=outcome.input_tokens, output_tokens=outcome.output_tokens,
-                   cache_write_tokens=outcome.cache_write_tokens,
-                   cache_read_tokens=outcome.cache_read_tokens, latency_s=outcome.latency_s,
-                   stop_reason=outcome.stop_reason, tool_calls=calls)
-
-
-def _fill_twins(cells: Sequence[Cell], found: dict[int, CellResult], store: Store,
-                run_id: str) -> None:
-    """Give cells still unanswered the answer another cell got to the identical request."""
-    answers = {r.cache_key: r for r in found.values() if r.ok}
-    copies = {i: replace(answers[c.cache_key], variant=c.variant.name,
-                         variant_hash=c.variant.content_hash, task_id=c.task.id,
-                         repeat=c.repeat, cached=True)
-              for i, c in enumerate(cells) if i not in found and c.cache_key in answers}
-    store.put_many(run_id, copies.values())
-    found.update(copies)
 
 
 # -- listing and canceling ----------------------------------------------------------------------
@@ -673,5 +297,5 @@ async def _cancel(batch_id: str, db: Path | str, provider: Provider | None) -> s
             await chosen.aclose()
         if error is not None:
             raise error
-        book.update(sub.token, batch.processing_status, _counts(batch))
+        book.update(sub.token, batch.processing_status, counts(batch))
         return batch.processing_status

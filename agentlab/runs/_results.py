@@ -32,7 +32,9 @@ class LengthMetrics:
 
 # The table's columns come from the dataclasses, so a new CellResult field shows up here
 # without an edit; the cache key and the raw tool-call JSON are storage details.
-_CELL_FIELDS = [f.name for f in fields(CellResult) if f.name not in ("cache_key", "tool_calls")]
+# An agentic trial's record (``trial``) is expanded into trial columns instead.
+_CELL_FIELDS = [f.name for f in fields(CellResult)
+                if f.name not in ("cache_key", "tool_calls", "trial")]
 _LENGTH_FIELDS = [f.name for f in fields(LengthMetrics)]
 COLUMNS = ["run_id", *_CELL_FIELDS, *_LENGTH_FIELDS, "cost_usd"]
 
@@ -73,7 +75,12 @@ def results_dataframe(run_id: str, results: Sequence[CellResult],
         rows.append((run_id, *(getattr(r, f) for f in _CELL_FIELDS),
                      *(getattr(m, f) for f in _LENGTH_FIELDS),
                      float("nan") if cost is None else cost))
-    return pd.DataFrame.from_records(rows, columns=COLUMNS)
+    df = pd.DataFrame.from_records(rows, columns=COLUMNS)
+    if any(r.trial for r in results):
+        from agentlab.agentic._record import with_trial_columns
+
+        df = with_trial_columns(df, [r.trial for r in results], table)
+    return df
 
 
 def run_summary(df: pd.DataFrame) -> pd.DataFrame:

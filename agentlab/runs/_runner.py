@@ -517,6 +517,10 @@ async def _execute(cells: list[Cell], variants: Sequence[Agent], tasks: Sequence
             options=batch if isinstance(batch, BatchOptions) else BatchOptions())
         return Run(rid, tuple(variants), tuple(tasks), tuple(found[i] for i in sorted(found)),
                    status, store.path, provider.name, table, sent)
+    if todo:
+        from agentlab.runs._batch import warn_in_flight
+
+        warn_in_flight(store, rid)
     bar: Any
     if callable(progress):
         bar = _Callback(progress, len(found), len(cells))

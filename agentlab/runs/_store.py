@@ -21,8 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from agentlab._files import describe_os_error
-from agentlab.errors import StoreError
+from agentlab._files import describe_os_error, folder_problem
+from agentlab.errors import StoreError, StoreLockedError
 
 DEFAULT_DB = Path(".agentlab") / "results.sqlite"
 
@@ -103,6 +103,14 @@ def _m003_routing_decisions(db: sqlite3.Connection) -> None:
     """)
 
 
+@migration
+def _m004_trials(db: sqlite3.Connection) -> None:
+    # Agentic trials (agentlab.agentic._trial): the trial's record (tool calls, diff, check
+    # before/after, as JSON; agentlab.agentic._record) beside the cell it belongs to, so
+    # the cache, resume and reopened runs serve it like any other cell. '' for chat cells.
+    db.execute("ALTER TABLE results ADD COLUMN trial TEXT NOT NULL DEFAULT ''")
+
+
 @dataclass(frozen=True)
 class CellResult:
     """One cell's outcome: a response, or an error recorded in its place."""
@@ -126,6 +134,7 @@ class CellResult:
     cached: bool = False
     tool_calls: str = "[]"
     batch_id: str | None = None  # the Message Batch that answered it (batch-priced)
+    trial: str = ""  # an agentic trial's record, JSON (agentlab.agentic._record); '' for chat
 
     @property
     def ok(self) -> bool:
@@ -159,8 +168,9 @@ def store_error(path: Path, exc: sqlite3.Error, busy_timeout: float) -> StoreErr
     code = getattr(exc, "sqlite_errorname", "") or ""
     text = " ".join(str(exc).split())
     if code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in text:
-        return StoreError(f"{path}: the results database is locked by another process (waited "
-                          f"{busy_timeout:g} s); let it finish or close it, then run again")
+        return StoreLockedError(f"{path}: the results database is locked by another process "
+                                f"(waited {busy_timeout:g} s); let it finish or close it, then "
+                                "run again")
     if code.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or (
             type(exc) is sqlite3.DatabaseError):
         return StoreError(f"{path}: the results database is damaged or not an SQLite file "
@@ -215,6 +225,9 @@ class Store:
         if not create and not self.path.exists():
             raise StoreError(f"{self.path}: there is no results database here; check the path "
                              "(nothing has been run with this database yet)")
+        problem = folder_problem(self.path.parent) if create else None
+        if problem is not None:
+            raise StoreError(f"{self.path}: its folder {self.path.parent} {problem}")
         try:
             if create:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -247,6 +260,21 @@ class Store:
             with self._db:
                 step(self._db)
                 self._db.execute(f"PRAGMA user_version = {number}")
+
+    @contextlib.contextmanager
+    def busy_wait(self, seconds: float) -> Iterator[None]:
+        """Within this block, a write waits at most ``seconds`` for another process's lock.
+
+        ``busy_wait(0)`` makes a commit fail at once (:class:`StoreLockedError`) instead of
+        waiting, so a caller on an event loop can try inline and wait elsewhere if need be.
+        """
+        with self._lock:
+            self._db.execute(f"PRAGMA busy_timeout={int(seconds * 1000)}")
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._db.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
 
     def close(self) -> None:
         """Close the connection."""
@@ -363,6 +391,15 @@ class Store:
         tasks = per_run("SELECT run_id, count(*) FROM run_tasks GROUP BY run_id")
         return {rid: (*results.get(rid, (0, 0)), *variants.get(rid, (0,)), *tasks.get(rid, (0,)))
                 for (rid,) in self._db.execute("SELECT id FROM runs")}
+
+    @_guarded
+    def variant_names(self) -> dict[str, list[str]]:
+        """Per run, the names of its variants in run order (one query for every run)."""
+        names: dict[str, list[str]] = {}
+        for run_id, name in self._db.execute(
+                "SELECT run_id, name FROM run_variants ORDER BY run_id, position"):
+            names.setdefault(run_id, []).append(name)
+        return names
 
     @_guarded
     def cached(self, keys: Iterable[str]) -> dict[str, CellResult]:

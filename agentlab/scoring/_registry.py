@@ -12,7 +12,7 @@ import difflib
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar, get_type_hints
+from typing import Any, Literal, Protocol, TypeVar, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -108,12 +108,16 @@ class GraderType:
         model: Validates a spec of this type (common fields included).
         slow: Whether the grader runs a subprocess (graded in a thread pool).
         metric: What its ``score_<type>`` column means (see :mod:`agentlab.scoring.metrics`).
+        reads: What the grader is given as its ``response``: the response ``text``, or an
+            agentic ``trial``'s record (JSON, the results column ``trial``); a trial grader
+            does not apply (NaN) to rows without one.
     """
 
     factory: Callable[..., Grader]
     model: type[CheckSpec]
     slow: bool
     metric: Metric
+    reads: Literal["text", "trial"] = "text"
 
 
 _REGISTRY: dict[str, GraderType] = {}
@@ -138,6 +142,7 @@ def _spec_model(name: str, factory: Callable[..., Grader]) -> type[CheckSpec]:
 
 def register_grader(
     name: str, *, slow: bool = False, label: str | None = None, direction: Direction = "higher",
+    reads: Literal["text", "trial"] = "text",
 ) -> Callable[[F], F]:
     """Register a grader factory under ``name`` (a decorator), and declare its metric.
 
@@ -154,6 +159,8 @@ def register_grader(
         label: How charts and reports name the score; default ``"<name> score"``.
         direction: ``higher`` (1 is best, the :class:`Grade` contract) or ``None`` for a
             score that describes rather than ranks (comparisons then read higher/lower).
+        reads: ``"trial"`` for a grader of agentic trials: it is given the trial's record
+            (JSON) instead of the response text (see :mod:`agentlab.scoring._trial`).
 
     Returns:
         A decorator that registers the factory and returns it unchanged.
@@ -164,7 +171,7 @@ def register_grader(
     metric = grader_metric(name, label, direction)
 
     def decorate(factory: F) -> F:
-        _REGISTRY[name] = GraderType(factory, _spec_model(name, factory), slow, metric)
+        _REGISTRY[name] = GraderType(factory, _spec_model(name, factory), slow, metric, reads)
         register_metric(metric)
         return factory
 

@@ -37,6 +37,7 @@ from agentlab.runs._results import error_rows
 # codecheck and textcheck are imported for their side effect: registering graders.
 from agentlab.scoring import _code as codecheck  # noqa: F401
 from agentlab.scoring import _text as textcheck  # noqa: F401
+from agentlab.scoring import _trial as trialcheck  # noqa: F401
 from agentlab.scoring._registry import (
     COMMON_FIELDS,
     CheckSpec,
@@ -73,6 +74,7 @@ class NamedGrader:
         key: Identity of what the grader computes (not its name or weight), used to
             grade each distinct (response, check) pair once.
         slow: Whether it runs a subprocess (graded in a thread pool).
+        reads: ``text`` (the response) or ``trial`` (an agentic trial's record, JSON).
     """
 
     name: str
@@ -82,6 +84,7 @@ class NamedGrader:
     threshold: float | None = None
     key: str = ""
     slow: bool = False
+    reads: str = "text"
 
     def __call__(self, response: str, task: GradeContext) -> Grade:
         """Grade ``response``, applying the spec's threshold if it has one."""
@@ -143,6 +146,7 @@ def make_grader(spec: Mapping[str, Any] | str) -> NamedGrader:
         threshold=checked.threshold,
         key=json.dumps(key_fields, sort_keys=True, default=str),
         slow=entry.slow,
+        reads=entry.reads,
     )
 
 
@@ -343,8 +347,9 @@ def score_dataframe(
     per_task: dict[str, tuple[GradeContext, list[NamedGrader]]] = {}
     jobs: dict[_Job, NamedGrader] = {}
     plan: list[list[tuple[NamedGrader, _Job]] | None] = []
-    for task_id, text, failed in zip(
-        df["task_id"].astype(str), df["text"], error_rows(df), strict=True,
+    trials = df["trial"] if "trial" in df.columns else [""] * len(df)  # agentic trials
+    for task_id, text, failed, trial in zip(
+        df["task_id"].astype(str), df["text"], error_rows(df), trials, strict=True,
     ):
         if task_id not in per_task:
             ctx, checks = table.get(task_id, (GradeContext(task_id=task_id), ()))
@@ -356,10 +361,13 @@ def score_dataframe(
             continue
         row = []
         for g in row_graders:
-            job = (g.key, text if isinstance(text, str) else "", ctx)
+            source = trial if g.reads == "trial" else text
+            if g.reads == "trial" and not (isinstance(source, str) and source):
+                continue  # a trial grader does not apply to a chat row: NaN
+            job = (g.key, source if isinstance(source, str) else "", ctx)
             jobs.setdefault(job, g)
             row.append((g, job))
-        plan.append(row)
+        plan.append(row or None)
     results = _run_jobs(jobs, max_workers)
     return _assemble(pd, df, plan, results)
 

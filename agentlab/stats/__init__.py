@@ -25,7 +25,7 @@ from agentlab.stats._paired import (
 from agentlab.stats._passk import pass_at_k, pass_hat_k
 from agentlab.stats._plan import PlanRow, SampleSizePlan, sample_size
 from agentlab.stats._summary import DIFF_COLUMNS, summary
-from agentlab.stats._verdict import VERDICTS, Verdict, holm, min_tasks
+from agentlab.stats._verdict import VERDICTS, Verdict, holm, min_tasks, verdict
 
 __all__ = [
     "DIFF_COLUMNS",
@@ -51,4 +51,5 @@ __all__ = [
     "sign_test",
     "summary",
     "variant_stats",
+    "verdict",
 ]

@@ -33,6 +33,21 @@ def _correlate(x: FloatArray, y: FloatArray,
     return float(res.statistic), float(res.pvalue), slope
 
 
+def _why_undefined(centred: pd.DataFrame, part: pd.DataFrame, score_col: str,
+                   length_col: str) -> str:
+    """Why the correlation is NaN, in words (empty when it is defined)."""
+    if len(part) < 3:
+        return f"only {len(part)} scored answers; needs 3 or more"
+    if int(part.groupby("task_id").size().max()) < 2:
+        return ("one answer per task: within a task there is nothing to compare; run 2+ "
+                "repeats (or variants, for 'all')")
+    if float(centred[length_col].std()) == 0:
+        return "length does not vary within any task"
+    if float(centred[score_col].std()) == 0:
+        return "the score does not vary within any task"
+    return ""
+
+
 def length_bias(
     df: pd.DataFrame, score_col: str = "quality", length_col: str = "words", *,
     method: Literal["spearman", "pearson"] = "spearman",
@@ -51,8 +66,9 @@ def length_bias(
         method: ``spearman`` (rank) or ``pearson`` correlation.
 
     Returns:
-        Indexed by variant plus ``all``: ``n``, ``r``, ``p_value`` and
-        ``slope_per_100`` (score change per 100 more length units).
+        Indexed by variant plus ``all``: ``n``, ``r``, ``p_value``,
+        ``slope_per_100`` (score change per 100 more length units) and ``note``, which
+        says why ``r`` is NaN when it is (e.g. one answer per task), else empty.
 
     Raises:
         ConfigError: A column is missing.
@@ -70,6 +86,7 @@ def length_bias(
             [score_col, length_col]].transform("mean")
         r, p, slope = _correlate(centred[length_col].to_numpy(float),
                                  centred[score_col].to_numpy(float), method)
+        note = _why_undefined(centred, part, score_col, length_col) if math.isnan(r) else ""
         rows.append({"variant": name, "n": len(part), "r": r, "p_value": p,
-                     "slope_per_100": slope * 100})
+                     "slope_per_100": slope * 100, "note": note})
     return pd.DataFrame(rows).set_index("variant")

@@ -10,8 +10,9 @@ difference (Miller 2024, recommendation 4). The differences are then tested one 
 - with more tasks, the **t interval** and t-test (``scipy.stats.ttest_1samp``).
 
 Degenerate spread never buys certainty: with fewer tasks than an exact test needs the verdict
-is "insufficient data", and when every task moved by the same amount the t-test is replaced
-by the exact sign test. Re-exported by :mod:`agentlab.stats`.
+is "insufficient data", and when every task moved by the same amount the p-value is the exact
+sign test's and there is no interval (NaN), never a zero-width one. Re-exported by
+:mod:`agentlab.stats`.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Literal, NamedTuple
 from agentlab.errors import ConfigError
 from agentlab.scoring.metrics import get_metric
 from agentlab.stats._data import paired_tasks, usable_rows, variant_names
-from agentlab.stats._verdict import Verdict, holm, verdict
+from agentlab.stats._verdict import Verdict, holm, min_tasks, verdict
 
 if TYPE_CHECKING:
     import numpy as np
@@ -121,15 +122,14 @@ def _t_test(d: FloatArray, confidence: float) -> tuple[FloatArray, FloatArray, F
             np.atleast_1d(interval.high))
 
 
-def _sign_test(d: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """For rows whose differences are (numerically) all equal: the exact sign test."""
+def _sign_test(d: FloatArray) -> FloatArray:
+    """The exact sign test's p-value per row (for rows whose differences are all equal)."""
     import numpy as np
     from scipy import stats
 
     wins, losses = (d > 0).sum(axis=1), (d < 0).sum(axis=1)
-    p = np.array([stats.binomtest(int(w), int(w + lo)).pvalue if w + lo else 1.0
-                  for w, lo in zip(wins, losses, strict=True)], dtype=float)
-    return p, d.min(axis=1), d.max(axis=1)
+    return np.array([stats.binomtest(int(w), int(w + lo)).pvalue if w + lo else 1.0
+                     for w, lo in zip(wins, losses, strict=True)], dtype=float)
 
 
 def compare_diffs(d: npt.ArrayLike, confidence: float = 0.95,
@@ -144,7 +144,8 @@ def compare_diffs(d: npt.ArrayLike, confidence: float = 0.95,
 
     Returns:
         Means, standard errors (sd / sqrt(n)), interval ends, two-sided p-values and the
-        method used per row (``permutation``, ``t`` or ``sign``).
+        method used per row: ``permutation``, ``t``, or ``sign`` when every difference in
+        the row is the same (the exact sign test; the interval is then NaN).
 
     Raises:
         ConfigError: ``method="permutation"`` with more than 16 tasks.
@@ -163,17 +164,16 @@ def compare_diffs(d: npt.ArrayLike, confidence: float = 0.95,
     if n < 2:
         return PairedArrays(mean, nan, nan, nan.copy(), nan.copy(), (name,) * rows)
     se = diffs.std(axis=1, ddof=1) / math.sqrt(n)
-    if exact:
-        p, low, high = _permutation(diffs, confidence)
-        return PairedArrays(mean, se, low, high, p, (name,) * rows)
-    p, low, high = np.empty(rows), np.empty(rows), np.empty(rows)
+    # Every task moved by the same amount: no spread to build an interval from, and the
+    # t-test would claim p = 0. The exact sign test says what such data can say.
     flat = diffs.std(axis=1) <= _DEGENERATE * np.abs(diffs).max(axis=1)
-    for mask, test in ((~flat, _t_test), (flat, None)):
-        if mask.any():
-            p[mask], low[mask], high[mask] = (
-                test(diffs[mask], confidence) if test else _sign_test(diffs[mask]))
-    methods = tuple("sign" if f else "t" for f in flat)
-    return PairedArrays(mean, se, low, high, p, methods)
+    p, low, high = np.empty(rows), np.full(rows, np.nan), np.full(rows, np.nan)
+    if (~flat).any():
+        test = _permutation if exact else _t_test
+        p[~flat], low[~flat], high[~flat] = test(diffs[~flat], confidence)
+    if flat.any():
+        p[flat] = _sign_test(diffs[flat])
+    return PairedArrays(mean, se, low, high, p, tuple("sign" if f else name for f in flat))
 
 
 @dataclass(frozen=True)
@@ -195,8 +195,8 @@ class PairedDiff:
         n_tasks: Tasks both variants answered (paired).
         n_dropped: Tasks in the results that one of the two lacks (errors, missing values).
         verdict: See :data:`agentlab.stats.VERDICTS`.
-        method: ``permutation`` (exact sign-flip), ``t``, or ``sign`` (all differences
-            equal: the exact sign test).
+        method: ``permutation`` (exact sign-flip), ``t``, or ``sign`` (every task moved
+            by the same amount: the exact sign test, and no interval).
     """
 
     variant: str
@@ -278,7 +278,9 @@ def compare_to_baseline(
     With several variants, some comparison is "significant" by chance far more often than
     one alone (6 null variants: 22% instead of 5%), so by default the p-values are adjusted
     with Holm's method across the variants compared, and the verdicts use the adjusted
-    p-value. The raw p-value is kept; intervals are per comparison.
+    p-value. The raw p-value is kept; intervals are per comparison. Comparisons with too
+    few paired tasks to reach a verdict (:func:`agentlab.stats.min_tasks`) are left out of
+    the family: their ``p_adjusted`` is NaN.
 
     Args:
         df: Results.
@@ -297,6 +299,7 @@ def compare_to_baseline(
     Raises:
         ConfigError: The baseline or column is missing.
     """
+    import numpy as np
     import pandas as pd
 
     usable = set(usable_rows(df, metric)["variant"].astype(str))
@@ -311,7 +314,10 @@ def compare_to_baseline(
         return pd.DataFrame(columns=columns).set_index("variant")
     out = pd.DataFrame([asdict(d) for d in diffs]).set_index("variant")
     raw = out["p_value"].to_numpy(float)
-    out["p_adjusted"] = holm(raw) if adjust == "holm" else raw
+    # A comparison with too few tasks can never be called better or worse, so it cannot
+    # add a false verdict and is left out of the family (as Tarone's method does).
+    testable = out["n_tasks"].to_numpy() >= min_tasks(1 - confidence)
+    out["p_adjusted"] = holm(np.where(testable, raw, np.nan)) if adjust == "holm" else raw
     dirn = _direction(metric, direction)
     out["verdict"] = [verdict(float(m), float(p), int(n), dirn, 1 - confidence)
                       for m, p, n in zip(out["mean_diff"], out["p_adjusted"], out["n_tasks"],

@@ -126,7 +126,7 @@ def _add_diffs(df: pd.DataFrame, base: str, metric: str, out: pd.DataFrame, *,
                                       if col in ("method", "verdict") else float)
     out["verdict"] = ["baseline" if v == base else "insufficient data" if pd.isna(verdict)
                       else verdict for v, verdict in out["verdict"].items()]
-    family = int(out["p_value"].notna().sum())
+    family = int(out["p_adjusted"].notna().sum())
     out["verdict_text"] = ["" if v == base else _verdict_text(out.loc[v], family, adjust,
                                                                confidence) for v in out.index]
 
@@ -146,9 +146,11 @@ def _verdict_text(row: pd.Series, family: int, adjust: str, confidence: float) -
         text = (f"insufficient data: {_plural(n, 'task')} paired; at least {need} are needed "
                 f"to detect a difference at the {alpha:g} level")
     else:
+        interval = (f"{confidence:.0%} CI {row['diff_ci_low']:+.3g} to "
+                    f"{row['diff_ci_high']:+.3g}" if pd.notna(row["diff_ci_low"]) else
+                    "no interval (no spread to estimate one from)")
         text = (f"{row['verdict']}: {row['diff']:+.3g} ({row['mean_paired']:.3g} vs "
-                f"{row['base_mean_paired']:.3g} over the same {n} tasks), "
-                f"{confidence:.0%} CI {row['diff_ci_low']:+.3g} to {row['diff_ci_high']:+.3g}, "
+                f"{row['base_mean_paired']:.3g} over the same {n} tasks), {interval}, "
                 f"p = {row['p_value']:.2g}")
         if adjust == "holm" and family > 1:
             text += f", Holm-adjusted over {family} variants: {row['p_adjusted']:.2g}"

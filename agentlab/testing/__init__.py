@@ -3,12 +3,14 @@
 :class:`FakeAnthropic` serves real HTTP on 127.0.0.1, so the real ``anthropic`` SDK (and Claude
 Code) talks to it unchanged: answers, token counts, model lists, injected faults and latency.
 ``_replies`` holds the pure functions that build its answers from request JSON; ``_batches`` its
-Message Batches endpoints (:class:`FakeBatches`, reached as ``fake.batches``).
+Message Batches endpoints (:class:`FakeBatches`, reached as ``fake.batches``); ``_router`` a
+toy keyword router that scripts Claude Code's delegation decisions for offline routing runs.
 """
 
 from agentlab.testing._batches import BatchFate, FakeBatches
 from agentlab.testing._replies import Fault, minimal_instance, prompt_text
+from agentlab.testing._router import script_keyword_router
 from agentlab.testing._server import FakeAnthropic, RecordedRequest
 
 __all__ = ["BatchFate", "FakeAnthropic", "FakeBatches", "Fault", "RecordedRequest",
-           "minimal_instance", "prompt_text"]
+           "minimal_instance", "prompt_text", "script_keyword_router"]

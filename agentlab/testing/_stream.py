@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentlab.testing._replies import Json, Reply, _block_text
+from agentlab.testing._replies import Json, Reply
 
 __all__ = ["SCRIPT_DONE", "MatchRule", "Script", "Scripts", "ToolUse", "Turn", "call", "say",
            "sse_reply", "turn_content"]
@@ -111,14 +111,21 @@ class Script:
         return self.match in opening_text(req)
 
 
+def _text_of(block: Any) -> str:
+    if isinstance(block, dict):
+        text = block.get("text")
+        return text if isinstance(text, str) else json.dumps(block)
+    return block if isinstance(block, str) else json.dumps(block)
+
+
 def opening_text(req: Json) -> str:
     """The system prompt and first user message of a request, as text."""
     system = req.get("system")
-    parts = [_block_text(b) for b in ([system] if isinstance(system, str) else system or [])]
+    parts = [_text_of(b) for b in ([system] if isinstance(system, str) else system or [])]
     messages = req.get("messages") or []
     first = messages[0] if messages and isinstance(messages[0], dict) else {}
     content = first.get("content")
-    parts += [_block_text(b) for b in (content if isinstance(content, list) else [content or ""])]
+    parts += [_text_of(b) for b in (content if isinstance(content, list) else [content or ""])]
     return "\n".join(parts)
 
 

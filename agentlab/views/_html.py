@@ -265,6 +265,11 @@ def response_card(row: Mapping[str, Any], *, caption: str = "",
     reasons = row.get("grade_reasons")
     details = (f'<details><summary>grader reasons</summary><div class="al-reasons">'
                f"{html.escape(reasons)}</div></details>") if isinstance(reasons, str) else ""
+    trial = row.get("trial")  # an agentic trial: its transcript, diff and check output
+    if isinstance(trial, str) and trial:
+        from agentlab.views._trial_html import trial_html
+
+        details += trial_html(trial)
     return (f'<div class="al-card">{head}{_grader_chips(row, labels)}'
             f'<div class="al-md">{body}</div>{details}</div>')
 
@@ -296,19 +301,22 @@ def _outcome_dots(rows: Sequence[Mapping[str, Any]]) -> str:
 
 
 def repeats_card(rows: Sequence[Mapping[str, Any]], *,
-                 labels: Mapping[str, str] | None = None) -> str:
+                 labels: Mapping[str, str] | None = None, expected: int = 0) -> str:
     """One variant's repeats of one task: their spread, with every answer folded under it.
 
     Args:
         rows: The repeats' results rows, in repeat order (as for :func:`response_card`).
         labels: Readable names of the ``score_*`` columns.
+        expected: Repeats the run asked for; more than ``len(rows)`` (a stopped run)
+            shows as "1 of 3 repeats".
 
     Returns:
         An HTML fragment: chips with the count, pass count, quality and length spread and
         errors, the mean of each check, then a ``<details>`` holding one card per repeat.
     """
     ok = [r for r in rows if not (isinstance(r.get("error"), str) and r.get("error"))]
-    chips = [_chip(f"{len(rows)} repeats", "al-cap")]
+    count = f"{len(rows)} of {expected}" if expected > len(rows) else str(len(rows))
+    chips = [_chip(f"{count} repeats", "al-cap")]
     verdicts = [f for r in ok if (f := _flag(r.get("passed"))) is not None]
     if verdicts:
         passed = sum(verdicts)
@@ -333,8 +341,12 @@ def repeats_card(rows: Sequence[Mapping[str, Any]], *,
     answers = "".join(response_card(r, caption=f"repeat {n}", labels=labels)
                       for n, r in enumerate(rows, start=1))
     return (f'<div class="al-card al-group"><div class="al-chips">{"".join(chips)}'
-            f"{_outcome_dots(rows)}</div>{checks}<details><summary>show the {len(rows)} "
-            f"answers</summary>{answers}</details></div>")
+            f"{_outcome_dots(rows)}</div>{checks}<details><summary>show the "
+            f"{_answers(len(rows))}</summary>{answers}</details></div>")
+
+
+def _answers(n: int) -> str:
+    return "answer" if n == 1 else f"{n} answers"
 
 
 class Column(NamedTuple):
@@ -403,11 +415,14 @@ def summary_html(table: pd.DataFrame) -> str:
     Returns:
         An HTML table; every cell is escaped.
     """
-    shown = table.copy()
+    from agentlab.scoring.metrics import get_metric
+
+    # The sentence per variant is for reports; the method is in the note's wording.
+    shown = table.drop(columns=[c for c in ("verdict_text", "method") if c in table.columns])
     for col in list(table.columns):
         low, high = f"{col}_ci_low", f"{col}_ci_high"
         if low in table.columns and high in table.columns:
-            digits = 2 if col in ("quality", "diff") else 0
+            digits = 2 if col == "diff" or get_metric(col).unit_interval else 0
             shown[col] = [_interval(m, lo, hi, digits)
                           for m, lo, hi in zip(table[col], table[low], table[high], strict=True)]
             shown = shown.drop(columns=[low, high])
@@ -417,17 +432,22 @@ def summary_html(table: pd.DataFrame) -> str:
     if "cost_usd" in shown:
         shown["cost_usd"] = [f"${c:.4f}" if (c := _number(v)) is not None else "–"
                              for v in shown["cost_usd"]]
-    if "p_value" in shown:
-        shown["p_value"] = [_fmt(v, 3) for v in shown["p_value"]]
+    for col in ("p_value", "p_adjusted", "mean_paired", "base_mean_paired"):
+        if col in shown:
+            shown[col] = [_fmt(v, 3) for v in shown[col]]
     shown = shown.rename(columns=_header)
     body = shown.to_html(escape=True, na_rep="–", border=0, classes="al-table")
     note = ('<div class="al-dimtext">[low, high]: 95% confidence interval over tasks · '
-            "Δ: mean paired difference from the baseline · p: its p-value</div>")
+            "Δ: mean paired difference from the baseline, over the tasks both answered · "
+            "p: its p-value; p (Holm): adjusted across the variants, as the verdict uses</div>")
     return f'{STYLE}<div class="al-root">{body}{note}</div>'
 
 
 _HEADERS = {"n": "answers", "errors": "errors", "pass_rate": "pass rate", "diff": "Δ vs baseline",
-            "p_value": "p", "verdict": "verdict", "provider": "provider"}
+            "p_value": "p", "verdict": "verdict", "provider": "provider",
+            "n_paired": "tasks paired", "n_dropped": "tasks dropped",
+            "mean_paired": "mean (paired)", "base_mean_paired": "baseline mean (paired)",
+            "p_adjusted": "p (Holm)"}
 
 
 def _header(column: str) -> str:

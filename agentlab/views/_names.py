@@ -28,12 +28,21 @@ class Names(NamedTuple):
     labels: dict[str, str]
     prefix: str
     suffix: str
+    base: str | None = None
+    """The name the others extend (it keeps its full label), if there is one."""
 
     def axis_label(self, what: str = "variant") -> str:
-        """``what`` plus the parts every name shares, e.g. "variant: py-pro-*-strict"."""
-        if not (self.prefix or self.suffix):
+        """``what`` and, in plain words, what was cut from the labels.
+
+        E.g. ``variant (others extend "python-pro-backend")`` or
+        ``task (shared "orders-" left out)``.
+        """
+        if self.base is not None:
+            return f'{what} (others extend "{short_name(self.base, 22)}")'
+        cut = [f'"{short_name(part, 28)}"' for part in (self.prefix, self.suffix) if part]
+        if not cut:
             return what
-        return f"{what}: {short_name(self.prefix, 28)}*{short_name(self.suffix, 28)}"
+        return f"{what} (shared {' and '.join(cut)} left out)"
 
 
 def short_name(name: str, max_len: int = 24) -> str:
@@ -88,7 +97,7 @@ def shorten(names: Sequence[str], max_len: int = 24) -> Names:
     while True:  # raise the limit until middle-ellipsizing no longer merges two names
         labels = [short_name(r, limit) for r in rests]
         if len(set(labels)) == len(labels) or limit > max(map(len, rests)):
-            return Names(dict(zip(names, labels, strict=True)), prefix, suffix)
+            return Names(dict(zip(names, labels, strict=True)), prefix, suffix, base)
         limit += 4
 
 

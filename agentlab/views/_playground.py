@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from agentlab.errors import AgentlabError, ConfigError
 from agentlab.runs._store import DEFAULT_DB
 from agentlab.views import _html as render
-from agentlab.views._responses import VERDICTS, check_labels_for, responses_html, shown_tasks
+from agentlab.views._tabs import ResultTabs, Shown
 from agentlab.views._taskpicker import TaskPicker
 
 if TYPE_CHECKING:
@@ -40,7 +40,6 @@ log = logging.getLogger("agentlab")
 
 DEFAULT_AGENTS = Path("data/agents")
 DEFAULT_TASKS = Path("data/tasks/backend.yaml")
-CHARTS_TAB = 2
 STREAM_EVERY_S = 0.5
 """Shortest pause between two redraws of the Responses tab while a run streams in."""
 
@@ -81,6 +80,7 @@ class _Job:
     tasks: tuple[Task, ...]
     judge: bool
     started: float
+    repeats: int
 
 
 class Playground:
@@ -138,8 +138,6 @@ class Playground:
         self._idle.set()
         self._loading_base = False
         self._streamed_at = 0.0
-        self._shown: tuple[pd.DataFrame, list[str], Sequence[Task], str] | None = None
-        self._charts_for: tuple[pd.DataFrame, str] | None = None
         self._build_inputs(model, repeats)
         self._current_base = base or pick_baseline(names)
         self.base_dropdown.value = self._current_base
@@ -165,7 +163,6 @@ class Playground:
         self.run_button = w.Button(description="Run", button_style="primary", icon="play",
                                    tooltip="Run the base and the edited prompt on the tasks")
         self.stop_button = w.Button(description="Stop", icon="stop", disabled=True,
-                                    button_style="danger",
                                     tooltip="Cancel the calls in flight; finished cells stay")
         self.reset_button = w.Button(description="Reset to base", icon="undo")
         self.save_name = w.Text(placeholder="new-variant-name", description="Save as")
@@ -178,20 +175,19 @@ class Playground:
         self.progress = w.IntProgress(value=0, min=0, max=1, description="Cells",
                                       layout=w.Layout(width="420px", visibility="hidden"))
         self.progress_text = w.HTML()
+        self.progress_row = w.HBox([self.progress, self.progress_text],
+                                   layout=w.Layout(display="none"))
         self.stale = w.HTML(layout=w.Layout(display="none"))
-        self.responses, self.scores, self.charts = w.HTML(), w.HTML(), w.HTML()
-        self.task_filter = w.Dropdown(options=[("all tasks", "")], description="Task",
-                                      layout=w.Layout(width="360px"))
-        self.verdict_filter = w.Dropdown(options=list(VERDICTS), description="Show",
-                                         layout=w.Layout(width="300px"))
+        self.view = ResultTabs()
+        self.tabs, self.responses = self.view.tabs, self.view.responses
+        self.scores, self.charts = self.view.scores, self.view.charts
+        self.task_filter, self.verdict_filter = self.view.task_filter, self.view.verdict_filter
         self.base_dropdown.observe(self.on_base_change, names="value")
         self.editor.observe(lambda _: self.update_diff(), names="value")
         self.save_name.observe(lambda _: self._show_names(), names="value")
         for changed in (self.judge_box, self.repeats, self.model_text):
             changed.observe(lambda _: self.update_judge_note(), names="value")
         self.task_select.observe(lambda _: self.update_judge_note())
-        self.task_filter.observe(lambda _: self.redraw_responses(), names="value")
-        self.verdict_filter.observe(lambda _: self.redraw_responses(), names="value")
         self.run_button.on_click(self.on_run)
         self.stop_button.on_click(self.on_stop)
         self.save_button.on_click(self.on_save)
@@ -200,17 +196,13 @@ class Playground:
     def _build_layout(self) -> None:
         import ipywidgets as w
 
-        responses = w.VBox([w.HBox([self.task_filter, self.verdict_filter]), self.responses])
-        self.tabs = w.Tab(children=[responses, self.scores, self.charts],
-                          titles=("Responses", "Scores", "Charts"))
-        self.tabs.observe(self._on_tab, names="selected_index")
         self.widget = w.VBox([
             w.HBox([self.base_dropdown, self.model_text, self.repeats]),
             self.task_select.widget, self.editor_label, self.editor, self.diff,
             w.HBox([self.run_button, self.stop_button, self.reset_button, self.save_name,
                     self.save_button]),
             self.run_names, w.HBox([self.judge_box, self.judge_note]),
-            w.HBox([self.progress, self.progress_text]), self.status, self.stale, self.tabs,
+            self.progress_row, self.status, self.stale, self.tabs,
         ])
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
@@ -394,6 +386,7 @@ class Playground:
             self.say(f"unexpected {type(exc).__name__}: {one_line(exc)}", "error")
         self._outcome = None
         self._set_running(False)
+        self._idle.set()
         return None
 
     def _start(self) -> RunHandle:
@@ -411,7 +404,7 @@ class Playground:
                                   "the judge") from None
         repeats = int(self.repeats.value)
         cells = 2 * len(tasks) * repeats
-        self._job = _Job(base, edited, tuple(tasks), judging, time.monotonic())
+        self._job = _Job(base, edited, tuple(tasks), judging, time.monotonic(), repeats)
         self._set_running(True)
         self.say(f"running {cells} cells ({base.name} vs {edited.name}) in the background; "
                  "Stop keeps the cells that finished")
@@ -435,10 +428,12 @@ class Playground:
     def _set_running(self, running: bool) -> None:
         self.run_button.disabled, self.stop_button.disabled = running, not running
         self.run_button.description = "Running…" if running else "Run"
+        self.stop_button.button_style = "danger" if running else ""
         if running:
             self.progress.value, self.progress.max = 0, 1
             self.progress_text.value = ""
         self.progress.layout.visibility = "visible" if running else "hidden"
+        self.progress_row.layout.display = "" if running else "none"
 
     def _on_progress(self, done: int, total: int) -> None:
         """Move the progress bar and stream answers in (on the runner's thread)."""
@@ -460,8 +455,8 @@ class Playground:
         if job is None or not saved:
             return
         df = results_dataframe(handle.run_id or "", saved)
-        self._draw_responses(df, [job.base.name, job.edited.name], job.tasks,
-                             empty="waiting for the answer…")
+        self.view.draw_responses(Shown(df, [job.base.name, job.edited.name], job.tasks,
+                                       "waiting for the answer…", job.repeats))
 
     def _finish(self, handle: RunHandle) -> None:
         """Score and show a run that ended, or say why it failed (on the runner's thread)."""
@@ -488,6 +483,9 @@ class Playground:
                              "the last run failed.")
 
     def _mark_stale(self, text: str | None) -> None:
+        """Show (or with ``None`` hide) the banner that says the results are old ones."""
+        if text is not None:
+            self.view.restore()  # put back what streaming the failed run replaced
         self.stale.value = "" if text is None else (
             f"{render.STYLE}<div class='al-root'><div class='al-stale'>{text}</div></div>")
         self.stale.layout.display = "none" if text is None else ""
@@ -508,7 +506,9 @@ class Playground:
             scored, note = self._judged(scored, job)
         self.last_run, self.results = run, scored
         self._mark_stale(None)
-        self.show(scored, job.base.name, job.edited.name, job.tasks)
+        stopped = run.status.startswith("stopped")
+        self.view.show(scored, job.base.name, job.edited.name, job.tasks, repeats=job.repeats,
+                       empty="not run (stopped before it)" if stopped else "no result")
         self.say(self._summary_line(run, job) + note,
                  "ok" if run.status == "complete" and not run.errors and not note else "warn")
         return run
@@ -534,62 +534,6 @@ class Playground:
         return (f"{head}; sent {run.requests_sent} requests, {reused} cells from cache"
                 f"{errors}{same}")
 
-    # -- results -------------------------------------------------------------------------
     def show(self, df: pd.DataFrame, base: str, edited: str, tasks: Sequence[Task]) -> None:
         """Fill the Responses, Scores and Charts tabs from a scored results table."""
-        from agentlab import stats
-
-        self._draw_responses(df, [base, edited], tasks)
-        scores = []
-        try:
-            scores.append(render.summary_html(stats.summary(df, baseline=base)))
-            if "judge_quality" in df.columns and df["judge_quality"].notna().any():
-                judged = stats.summary(df, baseline=base, metric="judge_quality")
-                scores.append("<h4>LLM judge (quality = (score − 1) / 4)</h4>"
-                              + render.summary_html(judged))
-        except AgentlabError as exc:
-            scores.append(render.message_html(one_line(exc), "warn"))
-        self.scores.value = "".join(scores)
-        # Drawing six figures takes about a second: only when the Charts tab is open.
-        self._charts_for = (df, base)
-        self.charts.value = render.message_html("Charts are drawn when this tab is opened.")
-        if self.tabs.selected_index == CHARTS_TAB:
-            self.draw_charts()
-
-    def _draw_responses(self, df: pd.DataFrame, variants: list[str], tasks: Sequence[Task],
-                        empty: str = "no result") -> None:
-        ids = [t.id for t in tasks]
-        options = [("all tasks", ""), *((t, t) for t in ids)]
-        if list(self.task_filter.options) != options:
-            current = self.task_filter.value
-            self.task_filter.options = options
-            self.task_filter.value = current if current in ids else ""
-        self._shown = (df, variants, tasks, empty)
-        self.redraw_responses()
-
-    def redraw_responses(self) -> None:
-        """Redraw the Responses tab with the task and verdict filters applied."""
-        if self._shown is None:
-            return
-        df, variants, tasks, empty = self._shown
-        ids = [t.id for t in tasks]
-        shown = shown_tasks(df, ids, self.verdict_filter.value, self.task_filter.value or "")
-        self.responses.value = responses_html(df, variants, tasks, shown,
-                                              labels=check_labels_for(tasks), empty=empty)
-
-    def _on_tab(self, change: dict[str, Any]) -> None:
-        if change["new"] == CHARTS_TAB:
-            self.draw_charts()
-
-    def draw_charts(self) -> None:
-        """Draw the charts of the last run into the Charts tab (once per run)."""
-        from agentlab.views import charts
-
-        if self._charts_for is None:
-            return
-        df, base = self._charts_for
-        self._charts_for = None
-        try:
-            self.charts.value = render.figures_html(charts.all_charts(df, baseline=base))
-        except AgentlabError as exc:
-            self.charts.value = render.message_html(one_line(exc), "warn")
+        self.view.show(df, base, edited, tasks)

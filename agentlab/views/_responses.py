@@ -142,20 +142,31 @@ def columns(df: pd.DataFrame, variants: Sequence[str]) -> list[render.Column]:
 
 
 def cards(rows: pd.DataFrame, *, labels: Mapping[str, str] | None = None, group: bool = True,
-          empty: str = "no result") -> str:
-    """One variant's answers to one task: its answer, or its repeats folded into one card."""
+          empty: str = "no result", repeats: int = 1) -> str:
+    """One variant's answers to one task: its answer, or its repeats folded into one card.
+
+    Args:
+        rows: The results rows of one variant and task.
+        labels: Readable names of the ``score_*`` columns.
+        group: Fold several repeats into one card (the results browser shows them apart).
+        empty: What to say when there is no row.
+        repeats: Repeats the run asked for (a stopped run may have fewer rows).
+
+    Returns:
+        Escaped HTML.
+    """
     if rows.empty:
         return f'<div class="al-dimtext">{html.escape(empty)}</div>'
     records = [{str(k): v for k, v in r.items()}
                for r in rows.sort_values("repeat").to_dict("records")]
-    if group and len(records) > 1:
-        return render.repeats_card(records, labels=labels)
+    if group and max(len(records), repeats) > 1:
+        return render.repeats_card(records, labels=labels, expected=repeats)
     return "".join(render.response_card(r, labels=labels) for r in records)
 
 
 def responses_html(df: pd.DataFrame, variants: Sequence[str], tasks: Sequence[Task],
                    shown: Sequence[str], *, labels: Labels | None = None,
-                   empty: str = "no result") -> str:
+                   empty: str = "no result", repeats: int = 1) -> str:
     """The Responses tab: a row per shown task, a column per variant.
 
     Args:
@@ -165,6 +176,7 @@ def responses_html(df: pd.DataFrame, variants: Sequence[str], tasks: Sequence[Ta
         shown: The task ids to show, in order.
         labels: Readable grader names per task.
         empty: What a cell without a result says.
+        repeats: Repeats per task and variant the run asked for.
 
     Returns:
         A self-contained, escaped HTML fragment.
@@ -172,7 +184,7 @@ def responses_html(df: pd.DataFrame, variants: Sequence[str], tasks: Sequence[Ta
     prompts = {t.id: " ".join(t.prompt.split()) for t in tasks}
     rows = [render.GridRow(task_id, _cut(prompts.get(task_id, ""), 160), [
         cards(df[(df["task_id"] == task_id) & (df["variant"] == v)],
-              labels=(labels or {}).get(task_id), empty=empty)
+              labels=(labels or {}).get(task_id), empty=empty, repeats=repeats)
         for v in variants]) for task_id in shown]
     return render.comparison_html(columns(df, variants), rows,
                                   empty="No task matches the filter.")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from agentlab.errors import ConfigError
 from agentlab.runs._results import error_rows
+from agentlab.scoring.metrics import get_metric
 from agentlab.views._names import Names, short_name, short_names, shorten, variant_colors
 
 if TYPE_CHECKING:
@@ -23,14 +24,11 @@ if TYPE_CHECKING:
     from matplotlib.image import AxesImage
 
 __all__ = [
-    "all_charts", "cost_latency", "heatmap", "length_by_variant", "paired_differences",
-    "quality_by_variant", "quality_vs_length", "save_charts", "short_name", "short_names",
-    "variant_colors",
+    "all_charts", "check_vs_diff", "cost_latency", "heatmap", "length_by_variant",
+    "paired_differences", "quality_by_variant", "quality_vs_length", "save_charts", "short_name",
+    "short_names", "variant_colors",
 ]
 
-_UNITS = {"quality": "quality (0–1)", "words": "words", "output_tokens": "output tokens",
-          "chars": "characters", "lines": "lines", "code_lines": "lines of code",
-          "latency_s": "seconds", "cost_usd": "USD"}
 _GREY = "0.35"
 _DPI = 120
 
@@ -64,7 +62,14 @@ def _prepare(df: pd.DataFrame, *columns: str, baseline: str | None = None) -> _V
     order = [str(v) for v in dict.fromkeys(df["variant"].tolist())]
     if baseline is not None and baseline not in order:
         raise ConfigError(f"charts: no variant {baseline!r} in the DataFrame; pick one of {order}")
-    return _Variants(order, shorten(order), variant_colors(order))
+    return _Variants(order, _readable(order, 28), variant_colors(order))
+
+
+def _readable(names: Sequence[str], limit: int) -> Names:
+    """Labels for ``names``: shortened (shared parts cut) only when one is too long to read."""
+    if max(map(len, names), default=0) <= limit:
+        return Names({n: n for n in names}, "", "")
+    return shorten(names, min(limit, 24))
 
 
 def _valid(df: pd.DataFrame, *columns: str) -> pd.DataFrame:
@@ -81,11 +86,12 @@ def _records(table: pd.DataFrame) -> dict[str, dict[str, Any]]:
 
 
 def _unit(metric: str, scale: bool = True) -> str:
-    """How a metric reads on an axis, e.g. "quality (0–1)"; "quality" without the scale."""
-    unit = _UNITS.get(metric, metric.replace("_", " "))
-    if metric.startswith("score_"):
-        unit = f"{metric.removeprefix('score_')} score (0–1)"
-    return unit if scale else unit.split(" (")[0]
+    """How a metric reads on an axis, e.g. "quality (0–1)"; "quality" without the scale.
+
+    The metric registry says it (:func:`agentlab.scoring.get_metric`), not the column name.
+    """
+    info = get_metric(metric)
+    return info.axis_label() if scale else info.label
 
 
 def _finite(*values: object) -> bool:
@@ -123,6 +129,9 @@ def _set_categories(ax: Axes, labels: Sequence[str], horizontal: bool, name: str
     """Put the labels on the category axis, the first at the top (or left)."""
     axis, n = "y" if horizontal else "x", len(labels)
     span = (n - 0.5, -0.5) if horizontal else (-0.5, n - 0.5)
+    figure = ax.get_figure(root=True)
+    if horizontal and figure is not None and len(name) > 11 * figure.get_figheight():
+        name = name.replace(" (", "\n(", 1)  # one line would run off the figure
     ax.set(**{f"{axis}ticks": range(n), f"{axis}ticklabels": labels, f"{axis}lim": span,
               f"{axis}label": name})
 
@@ -169,8 +178,6 @@ def quality_by_variant(
     for pos, variant in enumerate(v.order):
         row = table.get(variant, {})
         if _finite(row.get("mean")):
-            if "0–1" in _unit(metric):  # a mean of 0–1 scores stays in 0–1, whatever t says
-                row = {**row, "ci_low": max(row["ci_low"], 0), "ci_high": min(row["ci_high"], 1)}
             _mean_bar(ax, pos, row, v.colors[variant], variant == baseline, v.horizontal)
         else:
             _no_data(ax, pos, v.horizontal, "no scored rows")
@@ -179,7 +186,8 @@ def quality_by_variant(
         line = ax.axvline if v.horizontal else ax.axhline
         line(float(table[baseline]["mean"]), color="0.25", linestyle="--", linewidth=1)
         subtitle += " · dashed: baseline mean"
-    _set_values(ax, v.horizontal, f"mean {_unit(metric)}", 1.12 if "0–1" in _unit(metric) else None)
+    _set_values(ax, v.horizontal, f"mean {_unit(metric)}",
+                1.12 if get_metric(metric).unit_interval else None)
     _titles(fig, ax, f"Mean {_unit(metric, False)} by variant", subtitle)
     return fig
 
@@ -208,7 +216,12 @@ def _mean_bar(
 def quality_vs_length(
     df: pd.DataFrame, *, length: str = "words", metric: str = "quality"
 ) -> Figure:
-    """Quality against answer length per variant, with the rank correlation printed.
+    """Quality against answer length: one small panel per variant, on shared axes.
+
+    Variants often overlap (scores take few values, lengths are alike), so each variant
+    gets its own panel instead of being drawn over the others; every other variant's
+    answers stay in light grey behind it for reference. Points are half transparent and
+    jittered up or down by at most 1.5% of the scale, so equal scores stay visible.
 
     Args:
         df: Scored results DataFrame (error rows are left out).
@@ -216,51 +229,64 @@ def quality_vs_length(
         metric: Quality column for the y axis.
 
     Returns:
-        One axes: per variant with data, a scatter of answers and an outlined mean diamond.
+        One axes per variant with data (in variant order): the other variants in grey,
+        this variant's answers, and its outlined mean diamond; the panel title gives its
+        Spearman correlation.
 
     Raises:
         ConfigError: If the DataFrame is empty or lacks a column.
     """
-    from matplotlib.figure import Figure
+    import numpy as np
 
     v = _prepare(df, length, metric)
     data = _valid(df, metric, length)
-    fig = Figure(figsize=(8.8, 5.2), layout="constrained")
-    ax = fig.add_subplot()
-    ax.spines[["top", "right"]].set_visible(False)
-    ax.grid(alpha=0.3)
-    shown = [x for x in v.order if x in set(data["variant"])]
-    for variant in shown:
-        group = data[data["variant"] == variant]
+    present = set(data["variant"])
+    shown = [x for x in v.order if x in present] or v.order[:1]
+    fig, axes = _panels(len(shown))
+    scaled = get_metric(metric).unit_interval
+    rng = np.random.default_rng(0)  # fixed seed: the same data always draws the same chart
+    nudge = 0.015 * (1.0 if scaled else float(np.ptp(data[metric])) if len(data) else 1.0)
+    for ax, variant in zip(axes, shown, strict=False):
+        mine = data["variant"] == variant
+        rest, group = data[~mine], data[mine]
+        ax.scatter(rest[length], rest[metric], s=9, color="0.82", linewidths=0, zorder=1)
         x, y = group[length].to_numpy(dtype=float), group[metric].to_numpy(dtype=float)
-        ax.scatter(x, y, s=18, color=v.colors[variant], alpha=0.45, linewidths=0)
-        ax.scatter([x.mean()], [y.mean()], s=130, marker="D", color=v.colors[variant],
-                   edgecolors="0.1", linewidths=1.3, zorder=4)
-    ax.set(xlabel=f"answer length ({_unit(length)})", ylabel=_unit(metric), xlim=(0, None),
-           ylim=(-0.03, 1.05) if "0–1" in _unit(metric) else (None, None))
-    _scatter_legend(fig, v, shown)
-    title = f"{_unit(metric, False).capitalize()} vs length"
-    _titles(fig, ax, title, _correlation(data, length, metric))
+        ax.scatter(x, y + rng.uniform(-nudge, nudge, y.size), s=22, color=v.colors[variant],
+                   alpha=0.6, edgecolors="white", linewidths=0.4, zorder=2)
+        if y.size:
+            ax.scatter([x.mean()], [y.mean()], s=110, marker="D", color=v.colors[variant],
+                       edgecolors="0.1", linewidths=1.3, zorder=4)
+        ax.set_title(f"{v.names.labels[variant]}\n{_rho(group, length, metric)}",
+                     fontsize="small", color=v.colors[variant])
+        ax.spines[["top", "right"]].set_visible(False)
+        ax.grid(alpha=0.3)
+    for ax in axes[len(shown):]:
+        ax.set_visible(False)
+    axes[0].set(xlim=(0, None), ylim=(-0.04, 1.06) if scaled else (None, None))
+    fig.supxlabel(f"answer length ({_unit(length)})", fontsize="medium")
+    fig.supylabel(_unit(metric), fontsize="medium")
+    fig.suptitle(f"{_unit(metric, False).capitalize()} vs length, one panel per variant "
+                 "(others in grey)", fontweight="bold")
     return fig
 
 
-def _scatter_legend(fig: Figure, v: _Variants, shown: Sequence[str]) -> None:
-    """A legend with opaque markers, outside the axes so it never hides points."""
-    from matplotlib.lines import Line2D
+def _panels(count: int) -> tuple[Figure, list[Axes]]:
+    """A grid of ``count`` small panels sharing both axes, at most four to a row."""
+    from matplotlib.figure import Figure
 
-    handles = [Line2D([], [], marker="o", linestyle="none", color=v.colors[x]) for x in shown]
-    handles.append(Line2D([], [], marker="D", linestyle="none", markersize=8,
-                          markerfacecolor="white", markeredgecolor="0.1"))
-    labels = [v.names.labels[x] for x in shown] + ["variant mean"]
-    fig.legend(handles, labels, loc="outside right upper", fontsize="small", frameon=False,
-               title=v.names.axis_label().replace(": ", ":\n"), title_fontsize="small")
+    cols = min(count, 4)
+    rows = math.ceil(count / cols)
+    fig = Figure(figsize=(1.2 + 3.3 * cols, 1.3 + 2.9 * rows), layout="constrained")
+    grid = fig.subplots(rows, cols, sharex=True, sharey=True, squeeze=False)
+    return fig, list(grid.flat)
 
 
-def _correlation(data: pd.DataFrame, length: str, metric: str) -> str:
+def _rho(data: pd.DataFrame, length: str, metric: str) -> str:
+    """The panel's rank correlation, e.g. "ρ = +0.32 over 24 answers"."""
     if len(data) < 3 or data[length].nunique() < 2 or data[metric].nunique() < 2:
-        return "too few answers for a correlation"
+        return f"{len(data)} answers: too few for a correlation"
     rho = float(data[length].corr(data[metric], method="spearman"))
-    return f"Spearman ρ(length, {metric}) = {rho:+.2f} over {len(data)} answers"
+    return f"Spearman ρ = {rho:+.2f} over {len(data)} answers"
 
 
 def length_by_variant(df: pd.DataFrame, *, metric: str = "words") -> Figure:
@@ -323,7 +349,9 @@ def heatmap(df: pd.DataFrame, *, metric: str = "quality") -> Figure:
 
     v = _prepare(df, "task_id", metric)
     tasks = [str(t) for t in dict.fromkeys(df["task_id"].tolist())]
-    task_names = shorten(tasks, 20)
+    # Task ids are shortened (shared parts cut, middles ellipsized) only when one is too
+    # long to read as a tick label; short ids such as "task-03" stay whole.
+    task_names = _readable(tasks, 20)
     grid = (_valid(df, metric)
             .pivot_table(index="variant", columns="task_id", values=metric, aggfunc="mean")
             .reindex(index=v.order, columns=tasks))
@@ -347,7 +375,7 @@ def _draw_grid(ax: Axes, grid: np.ndarray, metric: str) -> AxesImage:
     import numpy as np
     from matplotlib import colormaps
 
-    finite, scaled = grid[np.isfinite(grid)], "0–1" in _unit(metric)
+    finite, scaled = grid[np.isfinite(grid)], get_metric(metric).unit_interval
     low, high = (0.0, 1.0) if scaled or finite.size == 0 else (finite.min(), finite.max())
     cmap = colormaps["viridis"].with_extremes(bad="0.85")
     image = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=low, vmax=high, aspect="auto")
@@ -404,8 +432,12 @@ def _difference(ax: Axes, pos: int, row: Mapping[str, Any], color: str) -> None:
     ax.scatter([diff], [pos], s=70, color=color, edgecolors="0.1", zorder=3)
     p_value = float(row["p_value"])
     p_text = f", p={p_value:.2g}" if p_value >= 0.001 else ", p<0.001" if p_value >= 0 else ""
-    # Colour follows the interval rather than the verdict's wording, which stats owns.
-    tone = "#2a7d2e" if low > 0 else "#b22222" if high < 0 else _GREY  # NaN compares False
+    adjusted = float(row.get("p_adjusted", p_value))
+    if _finite(adjusted) and adjusted != p_value:  # the verdict uses Holm's p across variants
+        p_text += f", Holm {adjusted:.2g}"
+    # Colour follows the verdict, which knows the metric's direction (lower cost is better).
+    tone = {"better": "#2a7d2e", "worse": "#b22222", "higher": "0.1", "lower": "0.1"}.get(
+        str(row["verdict"]), _GREY)
     ax.annotate(f"{row['verdict']}  (Δ {diff:+.3f}{p_text})", (1, pos), xytext=(8, 0),
                 xycoords=ax.get_yaxis_transform(), textcoords="offset points", va="center",
                 fontsize="small", color=tone)
@@ -457,6 +489,16 @@ def _usd(value: float) -> str:
     return "$0" if value == 0 else f"${value:,.2f}" if value >= 1 else f"${value:.3g}"
 
 
+def check_vs_diff(df: pd.DataFrame) -> Figure:
+    """Agentic trials: check pass rate against lines changed, by variant.
+
+    See :func:`agentlab.views._trial_charts.check_vs_diff` (up and left is better).
+    """
+    from agentlab.views._trial_charts import check_vs_diff as draw
+
+    return draw(df)
+
+
 def all_charts(df: pd.DataFrame, *, baseline: str | None = None) -> dict[str, Figure]:
     """Every chart the DataFrame supports, keyed by a file-friendly name.
 
@@ -489,6 +531,8 @@ def all_charts(df: pd.DataFrame, *, baseline: str | None = None) -> dict[str, Fi
             figs["quality_vs_length"] = quality_vs_length(df, length=length)
     if {"cost_usd", "latency_s"} <= set(df.columns):
         figs["cost_latency"] = cost_latency(df)
+    if {"check_passed", "diff_lines"} <= set(df.columns) and df["check_passed"].notna().any():
+        figs["check_vs_diff"] = check_vs_diff(df)  # agentic trials
     return figs
 
 

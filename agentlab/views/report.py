@@ -11,6 +11,7 @@ Used by ``agentlab run --out`` and the batch notebook, so both produce the same 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,15 +21,19 @@ if TYPE_CHECKING:
     import pandas as pd
 
 _SUMMARY_COLUMNS = ("n", "errors", "quality", "quality_ci_low", "quality_ci_high", "pass_rate",
-                    "words", "output_tokens", "cost_usd", "provider", "diff", "diff_ci_low",
-                    "diff_ci_high", "p_value", "verdict")
+                    "words", "output_tokens", "cost_usd", "provider", "n_paired", "n_dropped",
+                    "diff", "diff_ci_low", "diff_ci_high", "p_value", "p_adjusted", "verdict")
 
 
 def _cell(value: object) -> str:
+    import pandas as pd
+
     if isinstance(value, float):
         if math.isnan(value):
             return "–"
         return f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
+    if value is pd.NA:  # a nullable count (n_paired) of the baseline row
+        return "–"
     return str(value).replace("|", "\\|")
 
 
@@ -61,6 +66,38 @@ def compact_summary(summary: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+PREVIEW_COLUMNS = ("variant", "task_id", "repeat", "quality", "passed", "words",
+                   "output_tokens", "cost_usd", "error", "text")
+
+
+def preview(df: pd.DataFrame, rows: int = 5, *, width: int = 80,
+            columns: Sequence[str] = PREVIEW_COLUMNS) -> pd.DataFrame:
+    """The first rows of a results table, narrowed to what a person reads first.
+
+    Args:
+        df: A results table (scored or not).
+        rows: Rows to keep.
+        width: Longest ``text``, ``error`` and ``grade_reasons`` shown; longer ones end
+            in "…", and newlines become spaces.
+        columns: The columns to keep (those ``df`` lacks are skipped).
+
+    Returns:
+        The chosen columns of the first ``rows`` rows.
+    """
+    out = df.head(rows)[[c for c in columns if c in df.columns]].copy()
+
+    def cut(value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        line = " ".join(value.split())
+        return line if len(line) <= width else line[: width - 1] + "…"
+
+    for col in ("text", "error", "grade_reasons"):
+        if col in out.columns:
+            out[col] = out[col].map(cut)
+    return out
+
+
 def _with_interval(fmt: str, row: pd.Series, col: str) -> str:
     value, low, high = row[col], row.get(f"{col}_ci_low"), row.get(f"{col}_ci_high")
     if not isinstance(value, float | int) or math.isnan(value):
@@ -72,10 +109,22 @@ def _with_interval(fmt: str, row: pd.Series, col: str) -> str:
 
 
 def _verdict_text(row: pd.Series) -> str:
+    import pandas as pd
+
     verdict = row["verdict"]
-    if not isinstance(verdict, str) or verdict == "baseline" or math.isnan(row["diff"]):
-        return str(verdict) if isinstance(verdict, str) else "–"
-    return f"{verdict} ({row['diff']:+.2f}, p={row['p_value']:.2g})"
+    if not isinstance(verdict, str):
+        return "–"
+    if verdict in ("baseline", "insufficient data") or math.isnan(row["diff"]) \
+            or math.isnan(row["p_value"]):
+        return verdict  # NaN reads as the words, never as "nan"
+    text = f"{verdict} ({row['diff']:+.2f}, p={row['p_value']:.2g}"
+    adjusted = row.get("p_adjusted")
+    if isinstance(adjusted, float) and adjusted != row["p_value"]:
+        text += f", Holm {adjusted:.2g}"
+    dropped = row.get("n_dropped", 0)
+    if not pd.isna(dropped) and int(dropped) > 0:
+        text += f", {int(dropped)} dropped"
+    return text + ")"
 
 
 def summary_markdown(summary: pd.DataFrame, *, title: str, run_id: str | None = None) -> str:
@@ -89,9 +138,9 @@ def summary_markdown(summary: pd.DataFrame, *, title: str, run_id: str | None = 
         for variant, row in summary.iterrows():
             if row["verdict"] in ("baseline", None) or (isinstance(row["verdict"], float)):
                 continue
-            parts.append(f"- **{variant}** vs baseline: {row['verdict']} (quality difference "
-                         f"{row['diff']:+.3f}, 95% CI {row['diff_ci_low']:+.3f} to "
-                         f"{row['diff_ci_high']:+.3f}, p = {row['p_value']:.3g})")
+            text = row.get("verdict_text")  # stats.summary states means, CI, Holm, drops
+            parts.append(f"- **{variant}** vs baseline: "
+                         f"{text if isinstance(text, str) and text else _verdict_text(row)}")
     return "\n".join(parts).rstrip() + "\n"
 
 

@@ -89,6 +89,6 @@ def test_write_report(tmp_path: Path) -> None:
             "quality_vs_length.png", "paired_differences.png", "cost_latency.png"} <= names
     md = (tmp_path / "out" / "summary.md").read_text()
     assert "Run `run-1`." in md
-    assert "- **base-better** vs baseline: better (quality difference +0.3" in md
+    assert "- **base-better** vs baseline: better: +0.3 (0.825 vs 0.525 over the same 6" in md
     compact = compact_summary(pd.read_csv(tmp_path / "out" / "summary.csv", index_col=0))
     assert compact.loc["base-better", "vs baseline"].startswith("better (+0.")

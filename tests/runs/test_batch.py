@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import multiprocessing
-import os
 import random
 import signal
 import time
@@ -20,10 +19,11 @@ from agentlab import cli
 from agentlab.providers.anthropic import AnthropicProvider
 from agentlab.providers.base import BaseProvider, GenerationOptions, Request, Response
 from agentlab.providers.models import ModelTable
-from agentlab.runs._batch import BatchOptions, _chunks, cancel_batch, custom_id, list_batches
+from agentlab.runs._batch import BatchOptions, cancel_batch, list_batches
 from agentlab.runs._batchbook import BatchBook, BatchCell
+from agentlab.runs._batchflow import chunks, custom_id
 from agentlab.runs._store import CellResult, Store
-from agentlab.testing import FakeAnthropic, Fault, prompt_text
+from agentlab.testing import BatchFate, FakeAnthropic, Fault, prompt_text
 
 KEY = "sk-ant-test-SECRET-batch-0123456789"
 FAST = BatchOptions(first_poll=0.01, max_poll=0.03)
@@ -96,9 +96,9 @@ def test_split_at_the_request_and_byte_limits(fake: FakeAnthropic, tmp_path: Pat
         first_poll=0.01, max_poll=0.03, max_requests=5))
     assert run.status == "complete" and len(run.results) == 12
     assert [len(ids) for ids in created(fake)] == [5, 5, 2]
-    items = [([], {}, size) for size in (40, 40, 40, 10)]
-    chunks = list(_chunks(items, BatchOptions(max_bytes=100)))
-    assert [len(c) for c in chunks] == [2, 2]  # 15 envelope + 40 + 40 fits, + 40 does not
+    items: list[Any] = [([], {}, size) for size in (40, 40, 40, 10)]
+    split = list(chunks(items, BatchOptions(max_bytes=100)))
+    assert [len(c) for c in split] == [2, 2]  # 15 envelope + 40 + 40 fits, + 40 does not
     with pytest.raises(al.ConfigError, match="max_requests"):
         BatchOptions(max_requests=100_001)
 
@@ -122,6 +122,16 @@ def test_no_wait_then_collect_and_rerun_reattaches(fake: FakeAnthropic, tmp_path
     assert batch_run(fake, db).requests_sent == 0  # all stored now
 
 
+def test_direct_rerun_warns_about_cells_in_flight(fake: FakeAnthropic, tmp_path: Path,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    fake.batches.delay = 30.0
+    pending = batch_run(fake, tmp_path / "r.sqlite", wait=False)
+    with caplog.at_level("WARNING", logger="agentlab"):
+        direct = batch_run(fake, tmp_path / "r.sqlite", batch=False)
+    assert direct.id == pending.id and direct.requests_sent == 12
+    assert "12 cells of run" in caplog.text and "pays twice" in caplog.text
+
+
 def test_cached_and_new_cells_batch_only_the_new(fake: FakeAnthropic, tmp_path: Path) -> None:
     db = tmp_path / "r.sqlite"
     first = batch_run(fake, db, tasks(2))
@@ -136,7 +146,7 @@ def test_cached_and_new_cells_batch_only_the_new(fake: FakeAnthropic, tmp_path: 
 def test_expired_and_canceled_cells_are_resubmitted_and_only_they(
         fake: FakeAnthropic, tmp_path: Path) -> None:
     db = tmp_path / "r.sqlite"
-    gone = {"t1": "expired", "t2": "canceled"}
+    gone: dict[str, BatchFate] = {"t1": "expired", "t2": "canceled"}
     fake.batches.fate = lambda cid, params: next(
         (fate for task, fate in gone.items() if f"number {task[1]}" in prompt_text(params)),
         None)
@@ -272,6 +282,24 @@ def test_cli_batches_lists_and_cancels(fake: FakeAnthropic, tmp_path: Path,
     assert set(fake.batches.submissions.values()) == {2}
 
 
+def test_cli_run_batch_no_wait_then_again(fake: FakeAnthropic, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", fake.base_url)
+    args = ["run", "--batch", "--provider", "anthropic", "--task-id", "pagination-bug",
+            "--variant", "python-pro-backend", "--no-progress", "--db", str(tmp_path / "r.db")]
+    fake.batches.delay = 0.2
+    assert cli.main([*args, "--no-wait"]) == 0
+    assert "pending: 1 cells in 1 batches" in capsys.readouterr().out
+    time.sleep(0.25)  # ended by now: the first status check collects it, no 10 s wait
+    assert cli.main(args) == 0
+    assert "complete; 1 cells, 0 errors, 0 sent" in capsys.readouterr().out  # re-attached
+    assert list(fake.batches.submissions.values()) == [1]
+    assert cli.main(["estimate", "--batch", "--task-id", "pagination-bug"]) == 0
+    assert "TOTAL" in capsys.readouterr().out
+
+
 # -- SIGKILL at random points ------------------------------------------------------------------
 
 def _child(base_url: str, db: str, tag: str) -> None:
@@ -293,8 +321,8 @@ def test_sigkill_at_random_points_loses_nothing_and_never_pays_twice(
         fake: FakeAnthropic, tmp_path: Path) -> None:
     fork = multiprocessing.get_context("fork")  # a warm child: no 5 s import per kill
     rng = random.Random(16)
-    fake.batches.delay = 0.08
-    windows = 0
+    fake.batches.delay = 0.15  # longer than any kill delay below: the child is still at work
+    windows = killed = 0
     for n in range(10):
         db, tag = tmp_path / f"r{n}.sqlite", f"round-{n}"
         before = len(fake.batches.ids)
@@ -304,12 +332,14 @@ def test_sigkill_at_random_points_loses_nothing_and_never_pays_twice(
         child = fork.Process(target=_child, args=(fake.base_url, str(db), tag))
         child.start()
         k = 1 if mode == "window" else rng.randint(1, 3)
-        _wait_for(lambda: len(fake.batches.ids) >= before + k or not child.is_alive())
+        _wait_for(lambda: len(fake.batches.ids) >= before + k  # noqa: B023  (called at once)
+                  or not child.is_alive())  # noqa: B023
         time.sleep(0.002 if mode == "window" else rng.uniform(0, 0.02 if mode ==
-                                                              "after-create" else 0.12))
-        assert child.pid is not None
-        os.kill(child.pid, signal.SIGKILL)
+                                                              "after-create" else 0.1))
+        child.kill()  # SIGKILL (a no-op if it already finished)
         child.join()
+        assert child.exitcode in (-signal.SIGKILL, 0)
+        killed += child.exitcode == -signal.SIGKILL
         if mode == "window":
             with Store(db) as store:
                 stuck = BatchBook(store).submissions(statuses=["submitting"])
@@ -323,3 +353,4 @@ def test_sigkill_at_random_points_loses_nothing_and_never_pays_twice(
         counts = fake.batches.submissions
         assert {counts[cid] for cid in mine} == {1}, (n, mode)  # each cell sent exactly once
     assert windows == 2  # both window rounds really died between create and its record
+    assert killed >= 8, f"only {killed} of 10 children were killed before they finished"

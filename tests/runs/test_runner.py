@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -318,3 +319,28 @@ def test_reopened_run_names_its_provider(tmp_path: Path) -> None:
     run = al.run(variants(), tasks(1), provider=_Echo(), db=db, progress=False)
     assert run.provider == al.open_run(run.id, db).provider == "echo"
     assert al.list_runs(db).loc[0, "provider"] == "echo:tiny-model@build1"
+
+
+class _Grouping(_Echo):
+    """Records the order requests arrive in; wants them grouped by system prompt."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str]] = []
+
+    def order_requests(self, requests: Sequence[al.Request]) -> list[int]:
+        return sorted(range(len(requests)), key=lambda i: requests[i].messages[0].content)
+
+    async def complete(self, request: al.Request) -> al.Response:
+        self.seen.append((request.system, request.messages[0].content))
+        return await super().complete(request)
+
+
+def test_cells_are_sent_in_the_providers_order_and_returned_in_plan_order(
+    tmp_path: Path,
+) -> None:
+    grouping = _Grouping()
+    run = al.run(variants(), tasks(3), provider=grouping, db=tmp_path / "r.sqlite",
+                 progress=False, concurrency=1)
+    assert [task for _, task in grouping.seen] == [f"Task number {i}" for i in (0, 0, 1, 1, 2, 2)]
+    assert [(r.variant, r.task_id) for r in run.results] == [
+        (v, f"t{i}") for v in ("base", "short") for i in range(3)]

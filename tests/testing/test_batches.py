@@ -10,10 +10,10 @@ from typing import Any
 import anthropic
 import pytest
 
-from agentlab.testing import FakeAnthropic, prompt_text
+from agentlab.testing import BatchFate, FakeAnthropic, prompt_text
 
 
-def request(cid: str, text: str = "hello") -> dict[str, Any]:
+def request(cid: str, text: str = "hello") -> Any:  # the SDK's batch Request TypedDict
     return {"custom_id": cid, "params": {"model": "claude-x", "max_tokens": 50,
                                          "messages": [{"role": "user", "content": text}]}}
 
@@ -47,13 +47,13 @@ def test_batch_lifecycle_answers_like_a_direct_call(fake_api: FakeAnthropic) -> 
     assert results["a"].type == "succeeded"
     assert results["a"].message.content[0].text == "echo one"  # type: ignore[union-attr]
     direct = c.messages.create(**request("x", "one")["params"])
-    assert direct.content[0].text == "echo one"  # type: ignore[union-attr]
+    assert direct.content[0].text == "echo one"
     assert fake_api.batches.submissions == {"a": 1, "b": 1}
 
 
 def test_fates_fail_next_and_submission_counts(fake_api: FakeAnthropic) -> None:
-    fake_api.batches.fate = lambda cid, params: {"e": "expired", "c": "canceled",
-                                                 "x": "invalid_request"}.get(cid)
+    fates: dict[str, BatchFate] = {"e": "expired", "c": "canceled", "x": "invalid_request"}
+    fake_api.batches.fate = lambda cid, params: fates.get(cid)
     c = client(fake_api)
     batch = c.messages.batches.create(requests=[request(k) for k in "ecxo"])
     counts = wait_ended(c, batch.id).request_counts
@@ -64,7 +64,8 @@ def test_fates_fail_next_and_submission_counts(fake_api: FakeAnthropic) -> None:
     failed = c.messages.batches.create(requests=[request("o"), request("p")])
     results = list(c.messages.batches.results(wait_ended(c, failed.id).id))
     assert [r.result.type for r in results] == ["errored", "errored"]
-    assert results[0].result.error.error.type == "overloaded_error"  # type: ignore[union-attr]
+    assert results[0].result.type == "errored"
+    assert results[0].result.error.error.type == "overloaded_error"
     assert fake_api.batches.submissions == {"e": 1, "c": 1, "x": 1, "o": 2, "p": 1}
 
 
@@ -117,7 +118,12 @@ def test_bad_batches_and_unknown_ids_are_rejected(fake_api: FakeAnthropic) -> No
 
 def test_requests_reach_the_message_logic_and_reset_forgets(fake_api: FakeAnthropic) -> None:
     seen: list[str] = []
-    fake_api.batches.fate = lambda cid, params: seen.append(prompt_text(params)) or None
+
+    def fate(cid: str, params: dict[str, Any]) -> BatchFate | None:
+        seen.append(prompt_text(params))
+        return None
+
+    fake_api.batches.fate = fate
     c = client(fake_api)
     c.messages.batches.create(requests=[request("a", "marker-7")])
     assert seen == ["marker-7"]

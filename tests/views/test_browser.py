@@ -1,13 +1,20 @@
 """The prompt playground in real JupyterLab, in headless Chromium, clicked like a user.
 
-Opens a temporary copy of ``notebooks/01_prompt_playground.ipynb`` (parameters pointed
-at temporary paths; the server's environment points the kernel at a loopback
-:class:`~agentlab.testing.FakeAnthropic`), runs all cells, edits the prompt, clicks
-Run, waits for the side-by-side responses and saves a screenshot to
-``$AGENTLAB_ARTIFACTS`` (default ``out/artifacts``) as ``playground.png``.
+One JupyterLab server and one loopback :class:`~agentlab.testing.FakeAnthropic` serve the
+module (the server's environment points every kernel at the fake); each test opens its own
+temporary copy of ``notebooks/01_prompt_playground.ipynb`` (parameters pointed at temporary
+paths), runs all cells, and then uses the widget as a person would:
 
-Needs ``playwright`` (the Python package; its browsers are never downloaded) and a
-system Chromium (``.ci/install-browser.sh``); skipped cleanly without either. Run with
+- edit, Run, read the side-by-side answers, the scores and the charts (screenshots saved to
+  ``$AGENTLAB_ARTIFACTS``, default ``out/artifacts``);
+- delete a section, Save as a variant: the editor keeps the edit, the saved variant becomes
+  the base, and the next Run sends the edited prompt under its new name;
+- Stop a slow run: the partial run comes back, and another notebook cell executes while the
+  run is going (the kernel is not blocked);
+- double-click Run: one run.
+
+Needs ``playwright`` (the Python package; its browsers are never downloaded) and a system
+Chromium (``.ci/install-browser.sh``); skipped cleanly without either. Run with
 ``pytest -m browser``.
 """
 
@@ -15,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -41,11 +49,25 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 KEY = "sk-ant-browser-test-0b5e2a"
 EDIT = "Keep every answer under 120 words."
+SECTION = "**Collaboration with Next.js:**"  # a section of the seed prompt the save test deletes
 KERNEL_IDLE = """() => {
     const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
     const kernel = w && w.sessionContext && w.sessionContext.session
         && w.sessionContext.session.kernel;
     return !!kernel && kernel.status === 'idle';
+}"""
+# Adds a code cell at the end of the open notebook and runs it, as a user would.
+RUN_NEW_CELL = """async (code) => {
+    const nb = window.jupyterapp.shell.currentWidget.content;
+    nb.model.sharedModel.insertCell(nb.model.cells.length, {cell_type: 'code', source: code});
+    nb.activeCellIndex = nb.model.cells.length - 1;
+    await window.jupyterapp.commands.execute('notebook:run-cell');
+}"""
+# The text a cell printed (from the notebook model, so off-screen cells count too).
+CELL_TEXT = """(index) => {
+    const nb = window.jupyterapp.shell.currentWidget.content;
+    const cell = nb.model.cells.get(index < 0 ? nb.model.cells.length + index : index);
+    return cell.outputs.toJSON().map(o => [].concat(o.text || '').join('')).join('');
 }"""
 
 
@@ -76,7 +98,7 @@ def write_settings(settings: Path) -> None:
         path.write_text(json.dumps(values), encoding="utf-8")
 
 
-def notebook_copy(folder: Path) -> Path:
+def notebook_copy(folder: Path, **overrides: Any) -> Path:
     """The playground notebook with a parameters cell injected after its own, as papermill
     does, so it reads the repository's data and writes only into ``folder``."""
     nb = json.loads(NOTEBOOK.read_text(encoding="utf-8"))
@@ -85,7 +107,8 @@ def notebook_copy(folder: Path) -> Path:
     params = {"seed_agent": str(ROOT / "data/agents/python-pro-backend.md"),
               "agents_dir": str(folder / "agents"),
               "tasks_file": str(ROOT / "data/tasks/backend.yaml"),
-              "provider": "anthropic", "db": str(folder / "results.sqlite"), "max_tokens": 256}
+              "provider": "anthropic", "db": str(folder / "results.sqlite"), "max_tokens": 256,
+              **overrides}
     index = next(i for i, c in enumerate(nb["cells"])
                  if "parameters" in c["metadata"].get("tags", []))
     nb["cells"].insert(index + 1, {
@@ -99,10 +122,10 @@ def notebook_copy(folder: Path) -> Path:
 
 @dataclass(frozen=True)
 class Lab:
-    """A running JupyterLab: where to open the notebook, and its log."""
+    """A running JupyterLab: its address, its root folder, and the fake its kernels use."""
 
     url: str
-    log: Path
+    root: Path
     fake: FakeAnthropic
 
 
@@ -120,17 +143,17 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: floa
     pytest.fail(f"jupyter lab did not answer in {timeout:.0f}s:\n{log.read_text()[-3000:]}")
 
 
-@pytest.fixture
-def lab(tmp_path: Path) -> Iterator[Lab]:
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM}; run .ci/install-browser.sh")
     pytest.importorskip("playwright.sync_api")
     pytest.importorskip("jupyterlab")
-    notebook = notebook_copy(tmp_path)
-    home = tmp_path / "jupyter"
+    root = tmp_path_factory.mktemp("lab")
+    home = root / "jupyter"
     write_settings(home / "settings")
     port = free_port()
-    log = tmp_path / "jupyterlab.log"
+    log = root / "jupyterlab.log"
     with FakeAnthropic(latency=0.05, reply=reply) as fake:
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("ANTHROPIC_", "JUPYTER", "JPY_"))}
@@ -144,13 +167,13 @@ def lab(tmp_path: Path) -> Iterator[Lab]:
         cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip", "127.0.0.1",
                "--port", str(port), "--ServerApp.token=", "--ServerApp.password=",
                "--ServerApp.disable_check_xsrf=True", "--allow-root",
-               "--LabApp.expose_app_in_browser=True", f"--ServerApp.root_dir={tmp_path}"]
+               "--LabApp.expose_app_in_browser=True", f"--ServerApp.root_dir={root}"]
         with log.open("wb") as out:
             proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
         try:
             url = f"http://127.0.0.1:{port}"
             wait_ready(url, proc, log)
-            yield Lab(f"{url}/lab/tree/{notebook.name}?reset", log, fake)
+            yield Lab(url, root, fake)
         finally:
             proc.terminate()
             try:
@@ -160,57 +183,198 @@ def lab(tmp_path: Path) -> Iterator[Lab]:
                 proc.wait()
 
 
-def test_playground_runs_base_vs_edited_in_jupyterlab(lab: Lab) -> None:
-    from playwright.sync_api import expect, sync_playwright
+@dataclass
+class Session:
+    """An open playground notebook: the page, its folder, and widget locators."""
 
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    shot, charts_shot = ARTIFACTS / "playground.png", ARTIFACTS / "playground-charts.png"
+    page: Any
+    folder: Path
+    lab: Lab
+
+    @property
+    def output(self) -> Any:
+        return self.page.locator(".jp-OutputArea")
+
+    def button(self, name: str) -> Any:
+        """A widget button by its exact label (its icon is no part of the match)."""
+        label = re.compile(rf"^\s*{re.escape(name)}\s*$")
+        return self.output.locator("button.jupyter-button").filter(has_text=label)
+
+    @property
+    def editor(self) -> Any:
+        return self.output.locator(".widget-textarea textarea")
+
+    def status(self, text: str) -> Any:
+        return self.output.locator(".al-msg", has_text=text)
+
+    def run_cell(self, code: str, expect_text: str, timeout: float = 30) -> str:
+        """Add a cell at the end, run it, and return what it printed."""
+        self.page.evaluate(RUN_NEW_CELL, code)
+        self.page.wait_for_function(f"() => ({CELL_TEXT})(-1).includes({expect_text!r})",
+                                    timeout=timeout * 1000)
+        return str(self.page.evaluate(CELL_TEXT, -1))
+
+    def screenshot(self, name: str) -> Path:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        # The playground's own top first: JupyterLab scrolls inside its panel, so a page
+        # screenshot shows only what is scrolled to.
+        self.page.evaluate("() => document.querySelector('.jp-OutputArea .widget-vbox')"
+                           ".scrollIntoView({block: 'start'})")
+        self.page.wait_for_timeout(300)  # let the scrolled panel paint
+        path = ARTIFACTS / name
+        self.page.screenshot(path=str(path))
+        return path
+
+
+@pytest.fixture
+def open_playground(lab: Lab, tmp_path: Path) -> Iterator[Any]:
+    """Open a fresh copy of the notebook (with ``overrides`` as parameters) and run it."""
+    from playwright.sync_api import sync_playwright
+
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        try:
+
+        def opener(name: str, **overrides: Any) -> Session:
+            folder = lab.root / name
+            folder.mkdir()
+            notebook_copy(folder, **overrides)
             page = browser.new_page(viewport={"width": 1400, "height": 2300})
-            page.goto(lab.url)
+            page.goto(f"{lab.url}/lab/tree/{name}/{NOTEBOOK.name}?reset")
             # The toolbar says "idle" before a kernel exists; wait for the kernel itself.
             page.wait_for_function(KERNEL_IDLE, timeout=90_000)
             page.evaluate("() => window.jupyterapp.shell.collapseLeft()")
             page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-            output = page.locator(".jp-OutputArea")
-            editor = output.locator(".widget-textarea textarea")
-            run = output.locator("button.jupyter-button", has_text="Run").first
-            editor.wait_for(timeout=120_000)  # imports, loading, building the widget
-            assert "Python Pro Backend Developer" in editor.input_value()
-            expect(run).to_be_visible()
+            session = Session(page, folder, lab)
+            session.editor.wait_for(timeout=120_000)  # imports, loading, building the widget
+            return session
 
-            editor.click()
-            editor.press("Control+End")
-            editor.press_sequentially(f"\n\n{EDIT}")
-            expect(output.locator(".al-diff").first).to_contain_text(EDIT, timeout=30_000)
-            run.click()
-            status = output.locator(".al-msg", has_text="complete")
-            expect(status).to_be_visible(timeout=180_000)
-            cards = output.locator(".al-grid .al-card")
-            expect(cards).to_have_count(6)  # 3 tasks × (base, edited)
-            expect(output.locator(".al-colhead", has_text="python-pro-backend-edited")) \
-                .to_be_visible()
-            assert "brief answer" in cards.nth(1).inner_text()
-            assert "full answer" in cards.nth(0).inner_text()
-            # The playground's own top (Base, Model, Tasks) first: JupyterLab scrolls
-            # inside its panel, so a page screenshot shows only what is scrolled to.
-            page.evaluate("() => document.querySelector('.jp-OutputArea .widget-vbox')"
-                          ".scrollIntoView({block: 'start'})")
-            page.wait_for_timeout(300)  # let the scrolled panel paint
-            page.screenshot(path=str(shot))
-
-            output.locator(".lm-TabBar-tab", has_text="Scores").click()
-            expect(output.locator("table.al-table")).to_contain_text("python-pro-backend-edited")
-            output.locator(".lm-TabBar-tab", has_text="Charts").click()
-            figures = output.locator("img.al-fig")
-            expect(figures.first).to_be_visible()
-            assert figures.count() >= 4
-            figures.first.scroll_into_view_if_needed()
-            page.screenshot(path=str(charts_shot))
+        try:
+            yield opener
         finally:
             browser.close()
-    assert lab.fake.request_count == 6  # the kernel reached the fake: 3 tasks × 2 variants
+            # Each test's kernel would otherwise live on until the server stops.
+            request = urllib.request.Request(f"{lab.url}/api/sessions")
+            with urllib.request.urlopen(request, timeout=10) as response:
+                sessions = json.loads(response.read())
+            for s in sessions:
+                urllib.request.urlopen(urllib.request.Request(
+                    f"{lab.url}/api/sessions/{s['id']}", method="DELETE"), timeout=10).close()
+
+
+def test_edit_run_and_read_the_results(open_playground: Any, lab: Lab) -> None:
+    from playwright.sync_api import expect
+
+    lab.fake.latency, before = 0.05, lab.fake.request_count
+    pg = open_playground("run")
+    assert "Python Pro Backend Developer" in pg.editor.input_value()
+    expect(pg.output.locator(".widget-checkbox", has_text="orders-filter-endpoint")).to_be_visible()
+    pg.editor.click()
+    pg.editor.press("Control+End")
+    pg.editor.press_sequentially(f"\n\n{EDIT}")
+    expect(pg.output.locator(".al-diff").first).to_contain_text(EDIT, timeout=30_000)
+    expect(pg.output.locator("span.al-dimtext", has_text="Next Run compares")).to_contain_text(
+        "python-pro-backend-edited")
+    pg.button("Run").click()
+    expect(pg.status("complete")).to_be_visible(timeout=120_000)
+    cards = pg.output.locator(".al-grid .al-card")
+    expect(cards).to_have_count(6)  # 3 tasks × (base, edited)
+    expect(pg.output.locator(".al-colhead", has_text="python-pro-backend-edited")).to_be_visible()
+    assert "brief answer" in cards.nth(1).inner_text()
+    assert "full answer" in cards.nth(0).inner_text()
+    expect(pg.output.locator(".al-chip", has_text="contains: OrderStatus").first).to_be_visible()
+    shot = pg.screenshot("playground.png")
+
+    pg.output.locator(".lm-TabBar-tab", has_text="Scores").click()
+    table = pg.output.locator("table.al-table")
+    expect(table).to_contain_text("python-pro-backend-edited")
+    expect(table.locator("th", has_text="output tokens")).to_be_visible()
+    pg.output.locator(".lm-TabBar-tab", has_text="Charts").click()
+    figures = pg.output.locator("img.al-fig")
+    expect(figures.first).to_be_visible(timeout=60_000)
+    assert figures.count() >= 4
+    figures.first.scroll_into_view_if_needed()
+    charts_shot = ARTIFACTS / "playground-charts.png"
+    pg.page.screenshot(path=str(charts_shot))
+    assert lab.fake.request_count - before == 6  # the kernel reached the fake
     assert shot.stat().st_size > 20_000 and charts_shot.stat().st_size > 20_000
-    print(f"screenshots: {shot} {charts_shot}")
+
+
+def test_save_keeps_the_edit_and_the_next_run_sends_it(open_playground: Any, lab: Lab) -> None:
+    from playwright.sync_api import expect
+
+    lab.fake.latency = 0.05
+    pg = open_playground("save")
+    original = pg.editor.input_value()
+    start = original.index(SECTION)
+    end = original.index("\n\n", start) + 2
+    edited = original[:start] + original[end:]  # the whole section deleted
+    pg.editor.fill(edited)
+    expect(pg.output.locator(".al-diff").first).to_contain_text("lines", timeout=30_000)
+    pg.output.locator("input[placeholder='new-variant-name']").fill("pro-no-protocol")
+    pg.button("Save as variant").click()
+    expect(pg.status("saved")).to_be_visible(timeout=30_000)
+    pg.page.wait_for_timeout(1000)  # any echo of the base list from the browser has landed
+    assert pg.editor.input_value() == edited  # the edit survived the save
+    expect(pg.output.locator(".al-diff").first).to_contain_text("no changes")
+    base = pg.output.locator(".widget-dropdown", has_text="Base").locator("select")
+    assert base.evaluate("s => s.options[s.selectedIndex].text") == "pro-no-protocol"
+    expect(pg.output.locator("span.al-dimtext", has_text="Next Run compares")).to_contain_text("pro-no-protocol-edited")
+    saved = (pg.folder / "agents" / "pro-no-protocol.md").read_text(encoding="utf-8")
+    assert SECTION not in saved and "Python Pro Backend Developer" in saved
+
+    before = len(lab.fake.bodies())
+    pg.button("Run").click()
+    expect(pg.status("complete")).to_be_visible(timeout=120_000)
+    expect(pg.output.locator(".al-colhead", has_text="pro-no-protocol-edited")).to_be_visible()
+    sent = {b["system"][0]["text"] for b in lab.fake.bodies()[before:]}
+    assert sent == {edited.strip()}  # both variants now carry the edit; the base was not run
+    pg.screenshot("playground-saved.png")
+
+
+def test_stop_returns_a_partial_run_while_the_kernel_stays_free(open_playground: Any,
+                                                                 lab: Lab) -> None:
+    from playwright.sync_api import expect
+
+    lab.fake.latency = 0.7
+    pg = open_playground("stop", concurrency=1, repeats=2)  # 12 cells, one at a time: ~8 s
+    pg.editor.click()
+    pg.editor.press("Control+End")
+    pg.editor.press_sequentially(f"\n\n{EDIT}")
+    expect(pg.output.locator(".al-diff").first).to_contain_text(EDIT, timeout=30_000)
+    pg.button("Run").click()
+    expect(pg.output.locator(".al-card").first).to_be_visible(timeout=60_000)  # streaming
+    # Another cell runs while the run goes: the kernel is not blocked.
+    alive = pg.run_cell("print('alive', pg.handle.done, pg.handle.progress.done)", "alive")
+    assert alive.startswith("alive False"), alive
+    expect(pg.button("Running…")).to_be_disabled()
+    pg.button("Stop").click()
+    expect(pg.status("stopped:")).to_be_visible(timeout=30_000)
+    message = pg.status("stopped:").inner_text()
+    pg.screenshot("playground-stopped.png")
+    report = pg.run_cell("run = pg.last_run; print('run', run.status, '|', len(run.results))",
+                         "run ")
+    status, saved = report.removeprefix("run ").strip().split(" | ")
+    assert status.startswith("stopped: ") and status.endswith(" of 12 cells saved"), status
+    assert 1 <= int(saved) < 12 and status == f"stopped: {saved} of 12 cells saved"
+    assert message.startswith(status)
+    expect(pg.button("Run")).to_be_enabled()
+    expect(pg.output.locator(".widget-progress")).to_be_hidden()
+
+
+def test_a_double_click_starts_one_run(open_playground: Any, lab: Lab) -> None:
+    from playwright.sync_api import expect
+
+    lab.fake.latency = 0.4
+    pg = open_playground("double")
+    pg.editor.click()
+    pg.editor.press("Control+End")
+    pg.editor.press_sequentially(f"\n\n{EDIT}")
+    expect(pg.output.locator(".al-diff").first).to_contain_text(EDIT, timeout=30_000)
+    before = lab.fake.request_count
+    pg.button("Run").dblclick()
+    expect(pg.status("complete")).to_be_visible(timeout=120_000)
+    pg.page.wait_for_timeout(2000)  # a second, queued run would start now
+    assert lab.fake.request_count - before == 6  # 3 tasks × 2 variants, sent once
+    expect(pg.status("complete")).to_contain_text("sent 6 requests")
+    runs = pg.run_cell("print('runs', len(al.list_runs(db)))", "runs")
+    assert runs.strip() == "runs 1"

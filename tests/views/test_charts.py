@@ -187,7 +187,8 @@ def test_many_variants_lie_down_the_y_axis_with_short_unique_labels() -> None:
     ax = fig.axes[0]
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert labels[0] == "no-type-safety (baseline)" and labels[1:] == MIDDLES[1:]
-    assert "python-pro-backend-*-standards-critical" in ax.get_ylabel()
+    assert ax.get_ylabel() == ('variant (shared "python-pro-backend-" and '
+                               '"-standards-critical" left out)')  # plain words
     small = charts.quality_by_variant(results(["baseline", "concise"]))
     assert fig.get_figheight() > small.get_figheight()
     assert [t.get_text() for t in small.axes[0].get_xticklabels()] == ["baseline", "concise"]
@@ -197,18 +198,52 @@ def test_quality_vs_length_plots_every_valid_answer_and_a_mean_per_variant(
     df: pd.DataFrame,
 ) -> None:
     fig = charts.quality_vs_length(df)
-    ax = fig.axes[0]
-    points = scatters(ax)
     variants = df["variant"].nunique()
-    assert len(points) == 2 * variants
-    answers, means = points[0::2], points[1::2]
-    assert sum(len(c.get_offsets()) for c in answers) == len(valid(df))
-    assert all(len(c.get_offsets()) == 1 for c in means)
-    assert means[0].get_sizes()[0] > answers[0].get_sizes()[0]
-    assert max(float(np.max(c.get_offsets()[:, 0])) for c in answers) < 99999  # error rows out
-    assert ax.get_xlabel() == "answer length (words)" and ax.get_ylabel() == "quality (0–1)"
-    assert "Spearman" in ax.get_title()
-    assert len(fig.legends) == 1 and len(fig.legends[0].get_texts()) == variants + 1
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(panels) == variants  # small multiples: no variant can hide another
+    total = len(valid(df))
+    for ax, variant in zip(panels, dict.fromkeys(df["variant"]), strict=True):
+        others, answers, mean = scatters(ax)
+        mine = valid(df)[valid(df)["variant"] == variant]
+        assert len(answers.get_offsets()) == len(mine)  # its own answers, in colour
+        assert len(others.get_offsets()) == total - len(mine)  # the rest, in grey behind
+        assert rgb(others.get_facecolor()) == pytest.approx(to_rgb("0.82"))
+        assert len(mean.get_offsets()) == 1 and mean.get_sizes()[0] > answers.get_sizes()[0]
+        assert float(np.max(answers.get_offsets()[:, 0])) < 99999  # error rows left out
+        nudged = answers.get_offsets()[:, 1] - mine["quality"].to_numpy()
+        assert float(np.max(np.abs(nudged))) <= 0.015 + 1e-9  # jittered, by a little
+        assert "Spearman" in ax.get_title() or "too few" in ax.get_title()
+    assert fig.get_supxlabel() == "answer length (words)"
+    assert fig.get_supylabel() == "quality (0–1)"
+    assert panels[0].get_shared_x_axes().joined(panels[0], panels[-1])
+    assert_readable(fig)
+
+
+def test_heatmap_shortens_task_ids_only_when_they_are_long() -> None:
+    frame = results(["a", "b"], tasks=3)
+    long_ids = {f"task-{t:02d}": f"orders-service-{n}-regression-check"
+                for t, n in enumerate(["filter", "pagination", "auth"])}
+    fig = charts.heatmap(frame.assign(task_id=frame["task_id"].map(long_ids)))
+    ax = fig.axes[0]
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert ticks == ["filter", "pagination", "auth"]  # the shared parts said once instead
+    assert ax.get_xlabel() == ('task (shared "orders-service-" and "-regression-check" '
+                               "left out)")
+    assert_readable(fig)
+
+
+def test_names_are_shortened_only_when_long_and_said_in_plain_words() -> None:
+    names = ["python-pro-backend", "python-pro-backend-edited"]
+    fig = charts.length_by_variant(results(names))
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == names  # short enough: whole
+    assert ax.get_ylabel() == "variant"
+    long = ["python-pro-backend-no-type-safety", "python-pro-backend-no-type-safety-edited"]
+    fig = charts.quality_by_variant(results(long), baseline=long[0])
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[1] == "edited" and labels[0].endswith("no-type-safety (baseline)")
+    assert ax.get_ylabel().replace("\n", " ").startswith('variant (others extend "python-')
     assert_readable(fig)
 
 
@@ -231,12 +266,12 @@ def test_heatmap_has_a_cell_per_variant_and_task(df: pd.DataFrame) -> None:
     image = next(a for a in ax.get_children() if isinstance(a, AxesImage))
     grid = np.ma.masked_invalid(image.get_array())
     assert grid.shape == (frame["variant"].nunique(), 5)
-    task_03 = [t.get_text() for t in ax.get_xticklabels()].index("03")
+    task_03 = [t.get_text() for t in ax.get_xticklabels()].index("task-03")
     assert bool(grid.mask[0, task_03])  # the missing cell stays empty (grey)
     cells = [t for t in ax.texts if t.get_text().replace(".", "").isdigit()]
     assert len(cells) == grid.count()
     assert fig.axes[1].get_ylabel() == "mean quality (0–1)"
-    assert ax.get_xlabel() == "task: task-*"
+    assert ax.get_xlabel() == "task"  # short ids are not shortened: that would not help
     assert_readable(fig)
 
 
@@ -287,7 +322,7 @@ def test_a_variant_keeps_its_colour_in_every_chart() -> None:
     figs = charts.all_charts(frame, baseline=LONG[0])
     quality_bars = [c.patches[0] for c in figs["quality_by_variant"].axes[0].containers
                     if isinstance(c, BarContainer)]
-    scatter = scatters(figs["quality_vs_length"].axes[0])[0::2]
+    scatter = [scatters(ax)[1] for ax in figs["quality_vs_length"].axes if ax.get_visible()]
     boxes = figs["length_by_variant"].axes[0].patches
     cost_bars = figs["cost_latency"].axes[0].patches
     forest = scatters(figs["paired_differences"].axes[0])

@@ -138,7 +138,7 @@ def test_run_shows_both_side_by_side_and_reuses_the_cache(
     run = run_and_wait(pg)
     assert run is not None and fake_api.request_count == 6, pg.message
     assert "sent 6 requests, 0 cells from cache" in pg.message
-    assert pg.progress.layout.visibility == "hidden"  # hidden again once the run ended
+    assert pg.progress_row.layout.display == "none"  # hidden again once the run ended
     assert "6/6 cells" in pg.progress_text.value
     assert not pg.run_button.disabled and pg.stop_button.disabled
     html = pg.responses.value
@@ -163,7 +163,9 @@ def test_run_shows_both_side_by_side_and_reuses_the_cache(
     pg.tabs.selected_index = 0
     assert Gcf.get_num_fig_managers() == 0  # no pyplot figures left behind
     assert pg.results is not None and set(pg.results["variant"]) == {"base", "base-edited"}
-    assert al.list_runs(pg.db)["name"].tolist() == ["playground: base vs base-edited"]
+    runs = al.list_runs(pg.db)  # a default name, and the variants' names in the table
+    assert runs["name"].tolist() == ["playground: base vs base-edited"]
+    assert runs["variant_names"].tolist() == ["base, base-edited"]
 
     run_and_wait(pg)  # no edit: everything from the cache
     assert fake_api.request_count == 6
@@ -259,6 +261,8 @@ def test_stop_keeps_the_finished_cells(pg: widgets.Playground, fake_api: FakeAnt
     assert run.status == f"stopped: {saved} of 12 cells saved"
     assert pg.message.startswith(f"stopped: {saved} of 12 cells saved")
     assert pg.responses.value.count("answer to number") == saved
+    assert "not run (stopped before it)" in pg.responses.value
+    assert ("1 of 2 repeats" in pg.responses.value) == (saved % 2 == 1)
     assert not pg.run_button.disabled and pg.progress.layout.visibility == "hidden"
     fake_api.latency = 0.0
     again = run_and_wait(pg)  # Run again: the saved cells come from the cache
@@ -315,8 +319,9 @@ def test_save_keeps_the_edit_and_makes_it_the_base(fake_api: FakeAnthropic,
     assert run is not None and [v.name for v in run.variants] == ["base-short",
                                                                   "base-short-edited"]
     assert {b["system"][0]["text"] for b in fake_api.bodies()} == {edited.strip()}
-    pg.save_name.value = "base-short"
+    pg.save_name.value = "base"
     assert pg.on_save() is None and "already exists" in pg.message  # no silent overwrite
+    assert (folder / "base.md").read_text().count("Mention tests.") == 1
     pg.base_dropdown.value = "base-alt"  # a real change of base still loads its prompt
     assert pg.editor.value == "Other prompt."
 
