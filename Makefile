@@ -11,6 +11,17 @@ STAMP   = $(VENV)/.agentlab-installed
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 OUT    ?= out/sample
 REPEATS ?= 1
+# The sample experiment: sized so that `make run` fits in 8 minutes on 2 cores with the local
+# model (see the README's "The sample run"; benchmarks/bench_local.py uses the same cells).
+# -control-no-code is a positive control (must come out worse); -haiku has the base's body,
+# so on the local model it is the base's answers again (must show no difference).
+SAMPLE_VARIANTS ?= python-pro-backend python-pro-backend-concise \
+                   python-pro-backend-control-no-code python-pro-backend-haiku
+SAMPLE_TASKS    ?= orders-filter-endpoint alembic-add-column webhook-payload-model \
+                   redis-product-cache login-rate-limit idempotent-payments \
+                   celery-order-email typed-settings
+# Measured on 2 idle cores for the default sample (README); scales with the answers asked for.
+SAMPLE_SECONDS_PER_ANSWER ?= 11
 
 .PHONY: setup system run test lint browser-test clean
 
@@ -29,7 +40,12 @@ system:
 	bash .ci/install-sandbox.sh
 
 run: setup
-	$(VENV)/bin/agentlab run --repeats $(REPEATS) --score --out $(OUT)
+	@n=$$(( $(words $(SAMPLE_VARIANTS)) * $(words $(SAMPLE_TASKS)) * $(REPEATS) )); \
+	echo "make run: $(words $(SAMPLE_VARIANTS)) variants x $(words $(SAMPLE_TASKS)) tasks x $(REPEATS) repeat(s) = $$n answers;" \
+	     "on the local model about $$(( (n * $(SAMPLE_SECONDS_PER_ANSWER) + 59) / 60 )) min on 2 idle cores" \
+	     "(longer while other programs keep the cores busy; with ANTHROPIC_API_KEY set it runs Claude instead)"
+	$(VENV)/bin/agentlab run $(addprefix --variant ,$(SAMPLE_VARIANTS)) \
+	    $(addprefix --task-id ,$(SAMPLE_TASKS)) --repeats $(REPEATS) --score --out $(OUT)
 
 test: setup system
 	$(PY) -m pytest -q

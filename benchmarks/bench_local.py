@@ -1,8 +1,9 @@
 """Benchmark the embedded local model on the sample experiment's cells: naive loops vs agentlab.
 
-Three ways over the same cells (the ``make run`` sample: SAMPLE_VARIANTS × SAMPLE_TASKS, the
-runner's own requests and per-repeat seeds, same sampling and ``max_tokens``), on the same
-loaded model, in one process:
+Three ways over the same cells (the ``make run`` sample, read from the Makefile's
+``SAMPLE_VARIANTS`` × ``SAMPLE_TASKS``: the runner's own requests and per-repeat seeds, same
+sampling and ``max_tokens``; requests that duplicate another variant's are dropped), on the
+same loaded model, in one process:
 
 - ``naive-cold``: one ``Llama.create_chat_completion`` per cell after ``Llama.reset()``, so
   every answer is independent of the cells before it (what agentlab did before it reused
@@ -34,6 +35,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -55,12 +57,19 @@ from agentlab.providers.local import (
 from agentlab.runs._runner import Cell, execute_async, plan, run_sync
 
 ROOT = Path(__file__).resolve().parent.parent
-# The make run sample; keep in sync with the Makefile's SAMPLE_VARIANTS / SAMPLE_TASKS.
-SAMPLE_VARIANTS = ("python-pro-backend", "python-pro-backend-concise",
-                   "python-pro-backend-control-no-code")
-SAMPLE_TASKS = ("orders-filter-endpoint", "jwt-auth-middleware", "orders-pagination",
-                "n-plus-one-report", "webhook-payload-model", "redis-product-cache",
-                "login-rate-limit", "typed-settings")
+
+
+def makefile_list(name: str) -> tuple[str, ...]:
+    """A ``NAME ?= a b \\`` list from the Makefile: the bench runs make run's own sample."""
+    text = (ROOT / "Makefile").read_text().replace("\\\n", " ")
+    match = re.search(rf"^{name}\s*\?=(.*)$", text, flags=re.MULTILINE)
+    if match is None:
+        raise SystemExit(f"Makefile: no {name}")
+    return tuple(match.group(1).split())
+
+
+SAMPLE_VARIANTS = makefile_list("SAMPLE_VARIANTS")
+SAMPLE_TASKS = makefile_list("SAMPLE_TASKS")
 
 
 def load() -> str:

@@ -15,7 +15,7 @@ Routing (which subagent does Claude Code delegate a query to?) runs on the same 
 """
 
 from agentlab.agentic._evalset import EvalSet, RoutingQuery, load_evalset
-from agentlab.agentic._record import TrialRecord
+from agentlab.agentic._record import TrialRecord, trial_summary
 from agentlab.agentic._routing_run import RoutingRun, open_routing, routing, routing_async
 from agentlab.agentic._routing_stats import (
     RoutingComparison,
@@ -45,5 +45,6 @@ __all__ = [
     "routing_metrics",
     "trial",
     "trial_async",
+    "trial_summary",
     "trigger_rates",
 ]

@@ -6,7 +6,7 @@ given as quoted data, with an instruction to ignore any instructions inside it.
 Judge calls are ordinary cells: they go through the same runner, cache and store as
 the responses they judge, so re-judging an unchanged response costs nothing.
 
-The judge needs a capable model. The embedded local model (Gemma 3 270M) cannot
+The judge needs a capable model. The embedded local model (Qwen2.5-Coder 0.5B) cannot
 judge; asking it to raises :class:`~agentlab.errors.ConfigError` unless you name a
 local GGUF explicitly.
 """
@@ -127,7 +127,7 @@ def _judge_provider(provider: Provider | str | None, model: str) -> Provider:
 
     if provider is None and not is_local(model) and not os.environ.get("ANTHROPIC_API_KEY"):
         raise ConfigError("the LLM judge needs a capable model and no ANTHROPIC_API_KEY is set; "
-                          "the embedded Gemma 270M cannot judge. Set a key, or pass "
+                          "the embedded 0.5B model cannot judge. Set a key, or pass "
                           "judge_model='local:/path/to/a-capable-model.gguf'")
     if model == "local":
         raise ConfigError("the embedded local model is too small to judge; pass "

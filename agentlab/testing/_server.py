@@ -63,6 +63,7 @@ from agentlab.testing._stream import (
     Script,
     Scripts,
     Turn,
+    load_script_file,
     sse_reply,
     turn_content,
 )
@@ -596,6 +597,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--fault", action="append", default=[], choices=FAULT_KINDS, help="queue a fault"
     )
+    parser.add_argument("--script", action="append", default=[],
+                        help="JSON file of scripted turns (Claude Code sessions), repeatable")
     args = parser.parse_args(argv)
     models = tuple(args.model or DEFAULT_MODELS)
     fake = FakeAnthropic(
@@ -604,6 +607,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
+    for path in args.script:
+        for script in load_script_file(path):
+            fake.scripts.add(script)
     with fake:
         fake.inject(*args.fault, retry_after=0.01)
         print(fake.base_url, flush=True)

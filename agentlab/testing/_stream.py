@@ -9,6 +9,7 @@ serves a *script*: a list of assistant turns, each text or tool calls::
                 call("Bash", command="python -m unittest -q"),
                 say("Fixed."), match="pagination")
 
+or from a JSON file (``python -m agentlab.testing --script FILE``, :func:`scripted_fake`).
 A script is chosen by ``match``, a string that must occur in the conversation's system
 prompt or first user message, so concurrent sessions on different tasks each get their
 own. The turn served is the number of assistant messages already in the request's
@@ -26,12 +27,16 @@ import json
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from agentlab.testing._replies import Json, Reply
 
-__all__ = ["SCRIPT_DONE", "MatchRule", "Script", "Scripts", "ToolUse", "Turn", "call", "say",
-           "sse_reply", "turn_content"]
+if TYPE_CHECKING:
+    from agentlab.testing._server import FakeAnthropic
+
+__all__ = ["SCRIPT_DONE", "MatchRule", "Script", "Scripts", "ToolUse", "Turn", "call",
+           "load_script_file", "say", "scripted_fake", "sse_reply", "turn_content"]
 
 SCRIPT_DONE = "[end of script]"
 """The text a script answers with once its turns are used up."""
@@ -219,3 +224,58 @@ def sse_reply(payload: Json, *, delay: float = 0.0) -> Reply:
     events.append(_event("message_stop", {}))
     headers = (("content-type", "text/event-stream"), ("cache-control", "no-cache"))
     return Reply(200, "".join(events).encode(), headers, delay=delay)
+
+
+def _turn(raw: Mapping[str, Any], where: str) -> Turn:
+    text, tool = raw.get("text"), raw.get("tool")
+    unknown = set(raw) - {"text", "tool", "input"}
+    if unknown or (text is None and tool is None):
+        raise ValueError(f"{where}: a turn has 'text' and/or 'tool' (with 'input'); "
+                         f"got keys {sorted(raw)}")
+    blocks: list[str | ToolUse] = [str(text)] if text is not None else []
+    if tool is not None:
+        blocks.append(ToolUse(str(tool), dict(raw.get("input") or {})))
+    return Turn(tuple(blocks))
+
+
+def load_script_file(path: str | Path) -> list[Script]:
+    """Read scripts from JSON: ``{"scripts": [{"match": str, "turns": [turn, ...]}]}``.
+
+    A turn is ``{"text": ...}``, ``{"tool": name, "input": {...}}``, or both (text first).
+
+    Raises:
+        ValueError: The file is not such a document; the message names the script.
+    """
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    items = data.get("scripts") if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        raise ValueError(f"{path}: expected an object with a 'scripts' list")
+    scripts = []
+    for n, item in enumerate(items):
+        where = f"{path}: scripts[{n}]"
+        if not isinstance(item, dict) or not isinstance(item.get("turns"), list):
+            raise ValueError(f"{where}: needs 'turns', a list")
+        match = item.get("match")
+        if match is not None and not isinstance(match, str):
+            raise ValueError(f"{where}: 'match' must be a string")
+        scripts.append(Script(tuple(_turn(t, f"{where}.turns[{i}]")
+                                    for i, t in enumerate(item["turns"])), match))
+    return scripts
+
+
+def scripted_fake(path: str | Path, **settings: Any) -> FakeAnthropic:
+    """Start a :class:`~agentlab.testing.FakeAnthropic` that serves the scripts in ``path``.
+
+    Args:
+        path: A script file (see :func:`load_script_file`).
+        **settings: Other ``FakeAnthropic`` arguments (``port``, ``latency``...).
+
+    Returns:
+        The running fake; ``stop()`` it (or use it as a context manager) when done.
+    """
+    from agentlab.testing._server import FakeAnthropic
+
+    fake = FakeAnthropic(**settings)
+    for script in load_script_file(path):
+        fake.scripts.add(script)
+    return fake.start()

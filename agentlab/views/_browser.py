@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from agentlab.errors import ConfigError
-from agentlab.views import _html as render
+from agentlab.views._html import GridRow, comparison_html, message_html
 from agentlab.views._responses import cards, check_labels_for, columns, disagreements
 
 if TYPE_CHECKING:
@@ -89,17 +89,17 @@ class ResultsBrowser:
         """Draw the chosen task's responses."""
         task_id = self.task_dropdown.value
         if task_id is None:
-            self.header.value = render.message_html("No task where the variants disagree.")
+            self.header.value = message_html("No task where the variants disagree.")
             self.grid.value = ""
             return
         rows = self.df[self.df["task_id"] == task_id]
         task = self.tasks.get(task_id)
         prompt = ": " + " ".join(task.prompt.split()) if task else ""
         verdict = "variants disagree" if task_id in self.disagreeing else "variants agree"
-        self.header.value = render.message_html(f"{task_id} ({verdict}){prompt}"[:600])
+        self.header.value = message_html(f"{task_id} ({verdict}){prompt}"[:600])
         repeats = sorted(int(r) for r in rows["repeat"].drop_duplicates())
         labels = self.labels.get(task_id)
-        grid = [render.GridRow(f"repeat {r + 1}", "", [
+        grid = [GridRow(f"repeat {r + 1}", "", [
             cards(rows[(rows["variant"] == v) & (rows["repeat"] == r)], labels=labels,
                   group=False) for v in self.variants]) for r in repeats]
-        self.grid.value = render.comparison_html(columns(rows, self.variants), grid)
+        self.grid.value = comparison_html(columns(rows, self.variants), grid)

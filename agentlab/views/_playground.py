@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentlab.errors import AgentlabError, ConfigError
 from agentlab.runs._store import DEFAULT_DB
-from agentlab.views import _html as render
+from agentlab.views._html import STYLE, MessageKind, diff_html, message_html
 from agentlab.views._tabs import ResultTabs, Shown
 from agentlab.views._taskpicker import TaskPicker
 
@@ -240,10 +240,10 @@ class Playground:
             raise ConfigError(f"the edited variant needs a name other than its base's ({name!r})")
         return base.with_body(self.editor.value, name=name)
 
-    def say(self, text: str, kind: render.MessageKind = "info") -> None:
+    def say(self, text: str, kind: MessageKind = "info") -> None:
         """Show a one-line message in the status area (kept in :attr:`message`)."""
         self.message = " ".join(text.split())
-        self.status.value = render.message_html(self.message, kind)
+        self.status.value = message_html(self.message, kind)
 
     def wait(self, timeout: float | None = None) -> Run | None:
         """Wait until the current run has ended and its results are shown.
@@ -280,7 +280,7 @@ class Playground:
     def update_diff(self) -> None:
         """Redraw the diff between the base prompt and the editor."""
         base = self.base
-        self.diff.value = render.STYLE + render.diff_html(
+        self.diff.value = STYLE + diff_html(
             base.body, _normalized(self.editor.value), from_name=base.name,
             to_name=self.edited_name())
         self._show_names()
@@ -304,10 +304,10 @@ class Playground:
         try:
             estimate = self._judge_estimate()
         except AgentlabError as exc:
-            self.judge_note.value = render.message_html(f"LLM judge: {one_line(exc)}", "warn")
+            self.judge_note.value = message_html(f"LLM judge: {one_line(exc)}", "warn")
             return
         cost = "unknown price" if estimate.cost_usd is None else f"at most ${estimate.cost_usd:.3f}"
-        self.judge_note.value = render.message_html(
+        self.judge_note.value = message_html(
             f"LLM judge: {estimate.calls} calls to {estimate.model}, {cost} (worst case: "
             "every answer and judgement at its token limit)")
 
@@ -487,7 +487,7 @@ class Playground:
         if text is not None:
             self.view.restore()  # put back what streaming the failed run replaced
         self.stale.value = "" if text is None else (
-            f"{render.STYLE}<div class='al-root'><div class='al-stale'>{text}</div></div>")
+            f"{STYLE}<div class='al-root'><div class='al-stale'>{text}</div></div>")
         self.stale.layout.display = "none" if text is None else ""
 
     def _show_run(self, run: Run, job: _Job) -> Run | None:

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Literal
 
 from agentlab.runs._results import error_rows
-from agentlab.views import _html as render
+from agentlab.views._html import Column, GridRow, comparison_html, repeats_card, response_card
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -133,12 +133,12 @@ def _variant_note(rows: pd.DataFrame) -> str:
     return " · ".join(parts)
 
 
-def columns(df: pd.DataFrame, variants: Sequence[str]) -> list[render.Column]:
+def columns(df: pd.DataFrame, variants: Sequence[str]) -> list[Column]:
     """Column headings: each variant with its colour and a one-line summary."""
     from agentlab.views.charts import variant_colors
 
     colors = variant_colors(variants)
-    return [render.Column(v, _variant_note(df[df["variant"] == v]), colors[v]) for v in variants]
+    return [Column(v, _variant_note(df[df["variant"] == v]), colors[v]) for v in variants]
 
 
 def cards(rows: pd.DataFrame, *, labels: Mapping[str, str] | None = None, group: bool = True,
@@ -160,8 +160,8 @@ def cards(rows: pd.DataFrame, *, labels: Mapping[str, str] | None = None, group:
     records = [{str(k): v for k, v in r.items()}
                for r in rows.sort_values("repeat").to_dict("records")]
     if group and max(len(records), repeats) > 1:
-        return render.repeats_card(records, labels=labels, expected=repeats)
-    return "".join(render.response_card(r, labels=labels) for r in records)
+        return repeats_card(records, labels=labels, expected=repeats)
+    return "".join(response_card(r, labels=labels) for r in records)
 
 
 def responses_html(df: pd.DataFrame, variants: Sequence[str], tasks: Sequence[Task],
@@ -182,11 +182,11 @@ def responses_html(df: pd.DataFrame, variants: Sequence[str], tasks: Sequence[Ta
         A self-contained, escaped HTML fragment.
     """
     prompts = {t.id: " ".join(t.prompt.split()) for t in tasks}
-    rows = [render.GridRow(task_id, _cut(prompts.get(task_id, ""), 160), [
+    rows = [GridRow(task_id, _cut(prompts.get(task_id, ""), 160), [
         cards(df[(df["task_id"] == task_id) & (df["variant"] == v)],
               labels=(labels or {}).get(task_id), empty=empty, repeats=repeats)
         for v in variants]) for task_id in shown]
-    return render.comparison_html(columns(df, variants), rows,
+    return comparison_html(columns(df, variants), rows,
                                   empty="No task matches the filter.")
 
 

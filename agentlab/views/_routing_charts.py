@@ -79,7 +79,7 @@ def trigger_rate_strip(df: pd.DataFrame, *, target: str | None = None) -> Figure
         ax.set_ylim(len(queries) - 0.5, -0.5)
         ax.set_xlim(-0.05, 1.05)
         ax.axvline(0.5, color=_GREY, lw=0.8, ls=":")
-        ax.set_xlabel(f"trigger rate (share of repeats choosing {target or 'the agent'})")
+        ax.set_xlabel("trigger rate (share of repeats that delegated to it)")
         ax.set_title(f"{title} ({len(queries)} queries)", fontsize="medium")
         ax.grid(axis="x", alpha=0.3)
         ax.spines[["top", "right"]].set_visible(False)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from agentlab.errors import AgentlabError
-from agentlab.views import _html as render
+from agentlab.views._html import figures_html, message_html, summary_html
 from agentlab.views._responses import VERDICTS, check_labels_for, responses_html, shown_tasks
 
 if TYPE_CHECKING:
@@ -85,17 +85,17 @@ class ResultTabs:
         self._good = self._shown
         scores = []
         try:
-            scores.append(render.summary_html(stats.summary(df, baseline=base)))
+            scores.append(summary_html(stats.summary(df, baseline=base)))
             if "judge_quality" in df.columns and df["judge_quality"].notna().any():
                 judged = stats.summary(df, baseline=base, metric="judge_quality")
                 scores.append("<h4>LLM judge (quality = (score − 1) / 4)</h4>"
-                              + render.summary_html(judged))
+                              + summary_html(judged))
         except AgentlabError as exc:
-            scores.append(render.message_html(_one_line(exc), "warn"))
+            scores.append(message_html(_one_line(exc), "warn"))
         self.scores.value = "".join(scores)
         # Drawing six figures takes about a second: only when the Charts tab is open.
         self._charts_for = (df, base)
-        self.charts.value = render.message_html("Charts are drawn when this tab is opened.")
+        self.charts.value = message_html("Charts are drawn when this tab is opened.")
         if self.tabs.selected_index == CHARTS_TAB:
             self.draw_charts()
 
@@ -134,6 +134,6 @@ class ResultTabs:
         df, base = self._charts_for
         self._charts_for = None
         try:
-            self.charts.value = render.figures_html(charts.all_charts(df, baseline=base))
+            self.charts.value = figures_html(charts.all_charts(df, baseline=base))
         except AgentlabError as exc:
-            self.charts.value = render.message_html(_one_line(exc), "warn")
+            self.charts.value = message_html(_one_line(exc), "warn")

@@ -44,9 +44,15 @@ def _error(value: float, low: float, high: float) -> list[list[float]]:
     return [[max(0.0, value - low)], [max(0.0, high - value)]]
 
 
-def _variant(ax: Axes, rows: pd.DataFrame, label: str, color: str, jitter: float) -> None:
+def _variant(ax: Axes, rows: pd.DataFrame, label: str, color: str, rank: int) -> None:
+    """One variant: its trials (faint) and its mean with error bars.
+
+    Later variants get smaller markers drawn on top, so variants that land on the same
+    point (on the fake, or when they truly agree) all stay visible.
+    """
     from agentlab.stats import variant_stats
 
+    jitter = 0.015 * rank
     ax.scatter(rows["diff_lines"], rows["check_passed"] + jitter, s=14, alpha=0.25,
                color=color, linewidths=0)
     rate = variant_stats(rows, "check_passed").iloc[0]
@@ -54,7 +60,8 @@ def _variant(ax: Axes, rows: pd.DataFrame, label: str, color: str, jitter: float
     ax.errorbar(size["mean"], rate["mean"],
                 xerr=_error(size["mean"], size["ci_low"], size["ci_high"]),
                 yerr=_error(rate["mean"], rate["ci_low"], rate["ci_high"]),
-                fmt="o", ms=8, color=color, capsize=3, label=f"{label} (n={len(rows)})")
+                fmt="o", ms=max(4.0, 13.0 - 4.0 * rank), color=color, capsize=3,
+                markeredgecolor="white", zorder=3 + rank, label=f"{label} (n={len(rows)})")
 
 
 def check_vs_diff(df: pd.DataFrame) -> Figure:
@@ -71,6 +78,8 @@ def check_vs_diff(df: pd.DataFrame) -> Figure:
     """
     from matplotlib.figure import Figure
 
+    import agentlab.agentic._record  # noqa: F401  (declares the trial columns' metrics)
+
     data = _trials(df)
     order = [str(v) for v in dict.fromkeys(data["variant"].tolist())]
     labels, colors = short_names(order, 28), variant_colors(order)
@@ -78,9 +87,8 @@ def check_vs_diff(df: pd.DataFrame) -> Figure:
     ax = fig.subplots()
     ax.spines[["top", "right"]].set_visible(False)
     ax.grid(alpha=0.3)
-    for i, name in enumerate(order):
-        spread = (i - (len(order) - 1) / 2) * 0.02  # faint trial dots of variants apart
-        _variant(ax, data[data["variant"] == name], labels[name], colors[name], spread)
+    for rank, name in enumerate(order):
+        _variant(ax, data[data["variant"] == name], labels[name], colors[name], rank)
     ax.set_ylim(-0.08, 1.08)
     ax.set_xlim(left=0)
     ax.set_xlabel(f"{get_metric('diff_lines').axis_label()}  (fewer is better)")

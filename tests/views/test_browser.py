@@ -265,7 +265,7 @@ def test_edit_run_and_read_the_results(open_playground: Any, lab: Lab) -> None:
     from playwright.sync_api import expect
 
     lab.fake.latency, before = 0.05, lab.fake.request_count
-    pg = open_playground("run")
+    pg = open_playground("run", repeats=2)
     assert "Python Pro Backend Developer" in pg.editor.input_value()
     expect(pg.output.locator(".widget-checkbox", has_text="orders-filter-endpoint")).to_be_visible()
     pg.editor.click()
@@ -276,12 +276,23 @@ def test_edit_run_and_read_the_results(open_playground: Any, lab: Lab) -> None:
         "python-pro-backend-edited")
     pg.button("Run").click()
     expect(pg.status("complete")).to_be_visible(timeout=120_000)
-    cards = pg.output.locator(".al-grid .al-card")
-    expect(cards).to_have_count(6)  # 3 tasks × (base, edited)
+    cards = pg.output.locator(".al-grid .al-group")
+    expect(cards).to_have_count(6)  # 3 tasks × (base, edited), each folding its 2 repeats
     expect(pg.output.locator(".al-colhead", has_text="python-pro-backend-edited")).to_be_visible()
-    assert "brief answer" in cards.nth(1).inner_text()
-    assert "full answer" in cards.nth(0).inner_text()
+    expect(cards.nth(0)).to_contain_text("2 repeats")
+    assert "full answer" not in cards.nth(0).inner_text()  # the answers start folded
+    cards.nth(1).locator("summary", has_text="show the").click()
+    expect(cards.nth(1)).to_contain_text("brief answer")
+    cards.nth(0).locator("summary", has_text="show the").click()
+    expect(cards.nth(0)).to_contain_text("full answer")
     expect(pg.output.locator(".al-chip", has_text="contains: OrderStatus").first).to_be_visible()
+    pg.output.locator(".widget-dropdown", has_text="Show").locator("select").select_option(
+        label="variants disagree")
+    # Both variants pass and fail the same checks here: no task where they disagree.
+    expect(pg.output.locator(".al-rowhead")).to_have_text(["No task matches the filter."])
+    pg.output.locator(".widget-dropdown", has_text="Show").locator("select").select_option(
+        label="all tasks")
+    expect(pg.output.locator(".al-rowhead")).to_have_count(3)
     shot = pg.screenshot("playground.png")
 
     pg.output.locator(".lm-TabBar-tab", has_text="Scores").click()
@@ -295,7 +306,7 @@ def test_edit_run_and_read_the_results(open_playground: Any, lab: Lab) -> None:
     figures.first.scroll_into_view_if_needed()
     charts_shot = ARTIFACTS / "playground-charts.png"
     pg.page.screenshot(path=str(charts_shot))
-    assert lab.fake.request_count - before == 6  # the kernel reached the fake
+    assert lab.fake.request_count - before == 12  # the kernel reached the fake
     assert shot.stat().st_size > 20_000 and charts_shot.stat().st_size > 20_000
 
 

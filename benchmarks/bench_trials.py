@@ -1,0 +1,97 @@
+"""What an agentic trial costs in tokens and time, measured on the fake, beside a chat cell.
+
+For each sample trial task (``data/workspaces/tasks.yaml``) the base agent runs (a) as an
+agentic trial in the real Claude Code CLI, scripted by ``data/workspaces/fake-script.json``
+(read, fix, run the check, finish), in both modes, and (b) as an ordinary chat cell
+(``agentlab.run``: one Messages API call with the task's prompt) on the same fake. The fake
+caches prompt prefixes like the API (``cache_min_tokens=1024``) and counts about four
+characters a token, so the *input* side is the CLI's real prompts (system prompt, tool
+definitions, the growing transcript); the *output* side is the script's, much shorter than a
+real model's, so the script also prices an assumed realistic output per turn.
+
+Run: ``python benchmarks/bench_trials.py [--tasks ws-pagination-bug ws-mypy-error]
+[--output-per-turn 600]``. Prints per-trial means and dollar figures at the table's sonnet
+price; check them against Anthropic's current prices.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import agentlab as al
+from agentlab.agentic import Connection
+from agentlab.providers.anthropic import AnthropicProvider
+from agentlab.testing import scripted_fake
+
+ROOT = Path(__file__).parents[1]
+MODEL = "claude-sonnet-5-5"
+
+
+def _mean(values: list[float]) -> float:
+    return statistics.fmean(values) if values else float("nan")
+
+
+def _trials(fake_url: str, tasks: list[al.Task], agent: al.Agent, mode: str,
+            db: Path) -> tuple[list[dict[str, float]], float]:
+    started = time.monotonic()
+    run = al.trial([agent], tasks, mode=mode, db=db, progress=False,  # type: ignore[arg-type]
+                   connection=Connection("bench-key", fake_url), refresh=True)
+    wall = time.monotonic() - started
+    df = run.to_dataframe()
+    assert run.errors == 0 and bool(df["check_passed"].all()), df[["task_id", "error"]]
+    rows = [{k: float(r[k]) for k in ("input_tokens", "cache_write_tokens", "cache_read_tokens",
+                                       "output_tokens", "turns", "cost_usd", "latency_s")}
+            for _, r in df.iterrows()]
+    return rows, wall
+
+
+def _chat(fake_url: str, tasks: list[al.Task], agent: al.Agent, db: Path) -> list[float]:
+    provider = AnthropicProvider(api_key="bench-key", base_url=fake_url)
+    run = al.run([agent], tasks, provider=provider, db=db, progress=False, refresh=True)
+    df = run.to_dataframe()
+    return [float(c) for c in df["cost_usd"]]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", nargs="*", help="task ids (default: all)")
+    parser.add_argument("--output-per-turn", type=int, default=600,
+                        help="assumed output tokens per turn of a real model (600)")
+    args = parser.parse_args()
+    tasks = al.select_tasks(al.load_tasks(ROOT / "data/workspaces/tasks.yaml"),
+                            ids=args.tasks or ())
+    agent = al.load_agent(ROOT / "data/agents/python-pro-backend.md")
+    price = al.ModelTable().price(MODEL)
+    assert price is not None
+    with tempfile.TemporaryDirectory() as tmp, \
+            scripted_fake(ROOT / "data/workspaces/fake-script.json",
+                          cache_min_tokens=1024) as fake:
+        db = Path(tmp) / "bench.sqlite"
+        chat = _chat(fake.base_url, tasks, agent, db)
+        print(f"{len(tasks)} tasks, variant {agent.name}, model {MODEL} "
+              f"(${price.input}/{price.output} per M in/out, cache write {price.cache_write}, "
+              f"read {price.cache_read})")
+        print(f"baseline, one chat cell: ${_mean(chat):.4f} mean cost per cell")
+        for mode in ("as_main", "as_subagent"):
+            fake.reset()
+            rows, wall = _trials(fake.base_url, tasks, agent, mode, db)
+            turns = _mean([r["turns"] for r in rows])
+            extra = args.output_per_turn * turns - _mean([r["output_tokens"] for r in rows])
+            real = _mean([r["cost_usd"] for r in rows]) + max(0.0, extra) * price.output / 1e6
+            print(f"\n{mode}: {len(rows)} trials, {fake.request_count} API requests, "
+                  f"wall {wall:.1f} s ({_mean([r['latency_s'] for r in rows]):.1f} s per "
+                  "session)")
+            for key in ("turns", "input_tokens", "cache_write_tokens", "cache_read_tokens",
+                        "output_tokens"):
+                print(f"  mean {key:<19} {_mean([r[key] for r in rows]):>10,.0f}")
+            print(f"  mean cost, scripted output        ${_mean([r['cost_usd'] for r in rows]):.4f}"
+                  f"  ({_mean([r['cost_usd'] for r in rows]) / _mean(chat):.0f}x a chat cell)")
+            print(f"  mean cost, {args.output_per_turn} output tokens/turn ${real:.4f}")
+
+
+if __name__ == "__main__":
+    main()
