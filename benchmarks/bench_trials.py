@@ -2,7 +2,9 @@
 
 For each sample trial task (``data/workspaces/tasks.yaml``) the base agent runs (a) as an
 agentic trial in the real Claude Code CLI, scripted by ``data/workspaces/fake-script.json``
-(read, fix, run the check, finish), in both modes, and (b) as an ordinary chat cell
+(read, fix, run the check, finish), in both modes (in ``as_subagent`` the main agent is
+scripted to delegate to the variant, which then follows the same script), and (b) as an
+ordinary chat cell
 (``agentlab.run``: one Messages API call with the task's prompt) on the same fake. The fake
 caches prompt prefixes like the API (``cache_min_tokens=1024``) and counts about four
 characters a token, so the *input* side is the CLI's real prompts (system prompt, tool
@@ -25,7 +27,8 @@ from pathlib import Path
 import agentlab as al
 from agentlab.agentic import Connection
 from agentlab.providers.anthropic import AnthropicProvider
-from agentlab.testing import scripted_fake
+from agentlab.testing import FakeAnthropic, call, load_script_file, say, scripted_fake
+from agentlab.testing._stream import Script, opening_text
 
 ROOT = Path(__file__).parents[1]
 MODEL = "claude-sonnet-5-5"
@@ -50,17 +53,38 @@ def _trials(fake_url: str, tasks: list[al.Task], agent: al.Agent, mode: str,
 
 
 def _chat(fake_url: str, tasks: list[al.Task], agent: al.Agent, db: Path) -> list[float]:
+    """Input-side tokens (uncached + cache write + cache read) of one chat cell per task."""
     provider = AnthropicProvider(api_key="bench-key", base_url=fake_url)
     run = al.run([agent], tasks, provider=provider, db=db, progress=False, refresh=True)
     df = run.to_dataframe()
-    return [float(c) for c in df["cost_usd"]]
+    return [float(r["input_tokens"] + r["cache_write_tokens"] + r["cache_read_tokens"])
+            for _, r in df.iterrows()]
+
+
+def _delegating_fake(agent: al.Agent) -> FakeAnthropic:
+    """The fake for as_subagent: the main agent delegates, the subagent follows the script."""
+    fake = FakeAnthropic(cache_min_tokens=1024)
+    scripts = load_script_file(ROOT / "data/workspaces/fake-script.json")
+    for script in scripts:
+        marker = str(script.match)
+
+        def main_agent(req: dict[str, object], marker: str = marker) -> bool:
+            text = opening_text(req)
+            return "Delegate this task" in text and marker in text
+
+        fake.scripts.add(Script((call("Agent", subagent_type=agent.name, description="the task",
+                                      prompt=f"{marker}: do this task in the workspace."),
+                                 say("The subagent did it.")), main_agent))
+    for script in scripts:
+        fake.scripts.add(script)
+    return fake.start()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", nargs="*", help="task ids (default: all)")
     parser.add_argument("--output-per-turn", type=int, default=600,
-                        help="assumed output tokens per turn of a real model (600)")
+                        help="assumed output tokens per request of a real model (600)")
     args = parser.parse_args()
     tasks = al.select_tasks(al.load_tasks(ROOT / "data/workspaces/tasks.yaml"),
                             ids=args.tasks or ())
@@ -74,23 +98,30 @@ def main() -> None:
         chat = _chat(fake.base_url, tasks, agent, db)
         print(f"{len(tasks)} tasks, variant {agent.name}, model {MODEL} "
               f"(${price.input}/{price.output} per M in/out, cache write {price.cache_write}, "
-              f"read {price.cache_read})")
-        print(f"baseline, one chat cell: ${_mean(chat):.4f} mean cost per cell")
+              f"read {price.cache_read:.2f})")
+        print(f"baseline, one chat cell: {_mean(chat):,.0f} input-side tokens (one request)")
         for mode in ("as_main", "as_subagent"):
+            if mode == "as_subagent":
+                fake.stop()
+                fake = _delegating_fake(agent)
             fake.reset()
             rows, wall = _trials(fake.base_url, tasks, agent, mode, db)
-            turns = _mean([r["turns"] for r in rows])
-            extra = args.output_per_turn * turns - _mean([r["output_tokens"] for r in rows])
-            real = _mean([r["cost_usd"] for r in rows]) + max(0.0, extra) * price.output / 1e6
-            print(f"\n{mode}: {len(rows)} trials, {fake.request_count} API requests, "
-                  f"wall {wall:.1f} s ({_mean([r['latency_s'] for r in rows]):.1f} s per "
-                  "session)")
+            requests = fake.request_count / len(rows)
+            side = _mean([r["input_tokens"] + r["cache_write_tokens"] + r["cache_read_tokens"]
+                          for r in rows])
+            scripted = _mean([r["cost_usd"] for r in rows])
+            extra = args.output_per_turn * requests - _mean([r["output_tokens"] for r in rows])
+            real = scripted + max(0.0, extra) * price.output / 1e6
+            print(f"\n{mode}: {len(rows)} trials, {requests:.1f} API requests per trial, wall "
+                  f"{wall:.1f} s ({_mean([r['latency_s'] for r in rows]):.1f} s per session)")
             for key in ("turns", "input_tokens", "cache_write_tokens", "cache_read_tokens",
                         "output_tokens"):
                 print(f"  mean {key:<19} {_mean([r[key] for r in rows]):>10,.0f}")
-            print(f"  mean cost, scripted output        ${_mean([r['cost_usd'] for r in rows]):.4f}"
-                  f"  ({_mean([r['cost_usd'] for r in rows]) / _mean(chat):.0f}x a chat cell)")
-            print(f"  mean cost, {args.output_per_turn} output tokens/turn ${real:.4f}")
+            print(f"  input-side tokens per trial  {side:>10,.0f}  ({side / _mean(chat):.0f}x a "
+                  "chat cell)")
+            print(f"  mean cost, scripted output        ${scripted:.4f}")
+            print(f"  mean cost, {args.output_per_turn} output tokens/request ${real:.4f}")
+        fake.stop()
 
 
 if __name__ == "__main__":

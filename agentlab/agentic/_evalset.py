@@ -24,11 +24,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import ErrorDetails
 
+from agentlab._files import FileRefused, read_regular_file
+from agentlab._yaml import YamlProblem, load_yaml
 from agentlab.errors import ConfigError, EvalSetError
+
+# An eval set is a list of queries: a few KB; the cap keeps a wrong path from eating memory.
+MAX_EVALSET_BYTES = 8 * 1024 * 1024
 
 NO_AGENT = "none"
 """The decision label for "no subagent: the main agent answered (or acted) itself"."""
@@ -182,9 +186,12 @@ def _first_error(exc: ValidationError) -> ErrorDetails:
 
 def _records(path: Path) -> tuple[list[tuple[object, int | None]], str | None]:
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise EvalSetError(f"cannot read eval set: {exc}", path=path) from exc
+        text = read_regular_file(path, limit=MAX_EVALSET_BYTES).decode("utf-8-sig")
+    except FileRefused as exc:
+        raise EvalSetError(f"cannot read eval set: it {exc}", path=path) from None
+    except UnicodeDecodeError as exc:
+        raise EvalSetError(f"not UTF-8 ({exc.reason} at offset {exc.start}); re-save the "
+                           "file as UTF-8", path=path) from None
     if path.suffix == ".jsonl":
         out: list[tuple[object, int | None]] = []
         for n, line in enumerate(text.splitlines(), 1):
@@ -195,10 +202,13 @@ def _records(path: Path) -> tuple[list[tuple[object, int | None]], str | None]:
                     raise EvalSetError(f"line {n}: invalid JSON ({exc.msg})", path=path) from exc
         return out, None
     try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        kind = "JSON" if path.suffix == ".json" else "YAML"
-        raise EvalSetError(f"invalid {kind}: {' '.join(str(exc).split())}", path=path) from exc
+        data = json.loads(text) if path.suffix == ".json" else load_yaml(text).value
+    except json.JSONDecodeError as exc:
+        raise EvalSetError(f"invalid JSON: {exc.msg}", path=path, line=exc.lineno) from None
+    except YamlProblem as exc:  # aliases, duplicate keys and deep nesting are refused
+        raise EvalSetError(f"invalid YAML: {exc.problem}", path=path, line=exc.line) from None
+    except RecursionError:
+        raise EvalSetError("nested too deeply", path=path) from None
     agent: str | None = None
     if isinstance(data, dict):
         try:

@@ -389,7 +389,8 @@ async def _collect(job: Job, sub: Submission, batch: MessageBatch) -> bool:
 def _record(job: Job, group: list[BatchCell], outcome: Response | CallError,
             batch_id: str) -> None:
     """Commit one request's result for each cell that asked it (at once: nothing is lost)."""
-    results = [_result(cell, job.provider.name, outcome, batch_id, cached=n > 0)
+    answered = not isinstance(outcome, CallError)  # an error copied to a twin is no cache hit
+    results = [_result(cell, job.provider.name, outcome, batch_id, cached=answered and n > 0)
                for n, cell in enumerate(group)]
     job.store.put_many(job.run_id, results)
     for result in results:
@@ -417,11 +418,18 @@ def _result(cell: BatchCell, provider: str, outcome: Response | CallError, batch
 
 def fill_twins(cells: Sequence[Cell], found: dict[int, CellResult], store: Store,
                 run_id: str) -> None:
-    """Give cells still unanswered the answer another cell got to the identical request."""
-    answers = {r.cache_key: r for r in found.values() if r.ok}
-    copies = {i: replace(answers[c.cache_key], variant=c.variant.name,
+    """Give cells still unanswered the outcome another cell got to the identical request.
+
+    An answer is copied as a cache hit; an error is copied as an error, so every planned
+    cell gets a row even when the one request sent for a group of twins failed.
+    """
+    outcomes: dict[str, CellResult] = {}
+    for r in found.values():
+        if r.ok or r.cache_key not in outcomes:
+            outcomes[r.cache_key] = r
+    copies = {i: replace(outcomes[c.cache_key], variant=c.variant.name,
                          variant_hash=c.variant.content_hash, task_id=c.task.id,
-                         repeat=c.repeat, cached=True)
-              for i, c in enumerate(cells) if i not in found and c.cache_key in answers}
+                         repeat=c.repeat, cached=outcomes[c.cache_key].ok)
+              for i, c in enumerate(cells) if i not in found and c.cache_key in outcomes}
     store.put_many(run_id, copies.values())
     found.update(copies)

@@ -116,3 +116,20 @@ def test_duplicates_structure_and_unknown_agents(tmp_path: Path) -> None:
     file.write_text("- query: [unclosed\n")
     with pytest.raises(EvalSetError, match="invalid YAML"):
         load_evalset(file)
+
+
+def test_hostile_eval_files_are_refused_in_one_line(tmp_path: Path) -> None:
+    import os
+
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text('a: &a ["x", "x"]\nb: &b [*a, *a]\nqueries: [{query: *b, '
+                    'should_trigger: true}]\n')
+    dup = tmp_path / "dup.yaml"
+    dup.write_text("- query: one\n  query: two\n  should_trigger: true\n")
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)
+    for path, words in ((bomb, "anchor"), (dup, "appears twice"), (fifo, "not a regular file")):
+        with pytest.raises(EvalSetError) as info:
+            load_evalset(path)
+        message = str(info.value)
+        assert str(path) in message and words in message and "\n" not in message

@@ -183,6 +183,19 @@ def test_errors_are_recorded_by_kind_and_a_failed_batch_is_one_message(
     assert retried.status == "complete" and retried.errors == 0
 
 
+def test_twin_of_a_failed_batched_request_gets_its_own_error_row(
+        fake: FakeAnthropic, tmp_path: Path) -> None:
+    base = variants()[0]
+    twin = base.renamed("twin")  # same prompt and model: one request serves both
+    fake.batches.fate = lambda cid, params: "invalid_request"
+    run = al.run([base, twin], tasks(2), provider=provider(fake), db=tmp_path / "t.sqlite",
+                 progress=False, batch=FAST)
+    assert sum(len(b) for b in created(fake)) == 2  # each shared request sent once
+    assert sorted((r.variant, r.task_id) for r in run.results) == [
+        ("base", "t0"), ("base", "t1"), ("twin", "t0"), ("twin", "t1")]
+    assert [(r.error_kind, r.cached) for r in run.results] == [("invalid_request", False)] * 4
+
+
 def test_lost_create_answer_is_found_through_list_not_resent(fake: FakeAnthropic,
                                                              tmp_path: Path) -> None:
     fake.inject(Fault("slow", delay=2.0), path="/v1/messages/batches")
@@ -316,6 +329,7 @@ def _wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
         time.sleep(0.002)
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_sigkill_at_random_points_loses_nothing_and_never_pays_twice(
         fake: FakeAnthropic, tmp_path: Path) -> None:

@@ -280,20 +280,20 @@ def test_edit_run_and_read_the_results(open_playground: Any, lab: Lab) -> None:
     expect(cards).to_have_count(6)  # 3 tasks × (base, edited), each folding its 2 repeats
     expect(pg.output.locator(".al-colhead", has_text="python-pro-backend-edited")).to_be_visible()
     expect(cards.nth(0)).to_contain_text("2 repeats")
-    assert "full answer" not in cards.nth(0).inner_text()  # the answers start folded
-    cards.nth(1).locator("summary", has_text="show the").click()
-    expect(cards.nth(1)).to_contain_text("brief answer")
-    cards.nth(0).locator("summary", has_text="show the").click()
-    expect(cards.nth(0)).to_contain_text("full answer")
     expect(pg.output.locator(".al-chip", has_text="contains: OrderStatus").first).to_be_visible()
-    pg.output.locator(".widget-dropdown", has_text="Show").locator("select").select_option(
-        label="variants disagree")
+    verdicts = pg.output.locator(".widget-dropdown", has_text="Show").locator("select")
+    verdicts.select_option(label="variants disagree")
     # Both variants pass and fail the same checks here: no task where they disagree.
     expect(pg.output.locator(".al-rowhead")).to_have_text(["No task matches the filter."])
-    pg.output.locator(".widget-dropdown", has_text="Show").locator("select").select_option(
-        label="all tasks")
+    verdicts.select_option(label="all tasks")
     expect(pg.output.locator(".al-rowhead")).to_have_count(3)
+    assert "full answer" not in cards.nth(0).inner_text()  # the answers start folded
+    cards.nth(0).locator("summary", has_text="show the").click()
+    expect(cards.nth(0)).to_contain_text("full answer")
+    cards.nth(1).locator("summary", has_text="show the").click()
+    expect(cards.nth(1)).to_contain_text("brief answer")
     shot = pg.screenshot("playground.png")
+    pg.output.locator(".widget-vbox").first.screenshot(path=str(ARTIFACTS / "playground-widget.png"))
 
     pg.output.locator(".lm-TabBar-tab", has_text="Scores").click()
     table = pg.output.locator("table.al-table")
