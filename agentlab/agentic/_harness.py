@@ -222,6 +222,9 @@ def _hooks(spec: SessionSpec, rec: _Recorder) -> dict[str, list[HookMatcher]]:
             rec.stopped = rec.stopped or f"stop_when matched {name}"
             rec.mark(uid, "stopped")
             return _deny("agentlab: the trial stops at this tool call", stop=True)
+        if spec.permission_mode == "plan" and name in (*WRITE_TOOLS, "Bash"):
+            rec.mark(uid, "denied", "plan mode")
+            return _deny("agentlab: permission mode 'plan': describe the change, make none")
         if name in WRITE_TOOLS:
             path = str(tool_input.get("file_path") or tool_input.get("notebook_path") or "")
             if path and not _inside(path, spec.cwd):
@@ -237,15 +240,23 @@ def _hooks(spec: SessionSpec, rec: _Recorder) -> dict[str, list[HookMatcher]]:
     return {"PreToolUse": [HookMatcher(matcher=None, hooks=[pre_tool_use])]}
 
 
-async def _can_use_tool(name: str, tool_input: dict[str, Any], _ctx: Any) -> Any:
+def _permissions(spec: SessionSpec) -> Any:
     """Answer the permission prompts a headless session would otherwise fail on.
 
-    Bash runs in the sandbox, and writes outside the workspace were refused by the hook
-    already, so whatever still asks is allowed.
+    With ``CLAUDE_CODE_SUBPROCESS_ENV_SCRUB`` set (it keeps the key out of the agent's
+    commands) Claude Code forces permission mode ``default``, so the session's own mode is
+    applied here and in the hook: Bash runs in the sandbox and writes outside the workspace
+    were refused already, so a prompt is allowed, except in ``dontAsk`` (denied, as Claude
+    Code's mode does) and ``plan`` (the hook refuses changes).
     """
-    from claude_agent_sdk import PermissionResultAllow
+    from claude_agent_sdk import PermissionResultAllow, PermissionResultDeny
 
-    return PermissionResultAllow(updated_input=tool_input)
+    async def answer(name: str, tool_input: dict[str, Any], _ctx: Any) -> Any:
+        if spec.permission_mode == "dontAsk":
+            return PermissionResultDeny(message="permission mode 'dontAsk': not pre-approved")
+        return PermissionResultAllow(updated_input=tool_input)
+
+    return answer
 
 
 def _launcher(session: Path, cwd: Path) -> Path:
@@ -293,7 +304,7 @@ def _options(spec: SessionSpec, connection: Connection, home: Path, rec: _Record
         env=_isolated_env(home, connection),
         cli_path=str(_launcher(home.parent, spec.cwd) if spec.sandbox else cli_path()),
         hooks=_hooks(spec, rec),  # type: ignore[arg-type]  # event names are literals
-        can_use_tool=_can_use_tool, stderr=lambda line: rec.stderr.append(line),
+        can_use_tool=_permissions(spec), stderr=lambda line: rec.stderr.append(line),
     )
 
 

@@ -197,7 +197,8 @@ def with_trial_columns(df: pd.DataFrame, records: Sequence[str],
     extra = pd.DataFrame([_row(r) for r in records], index=df.index)
     extra["check_passed"] = extra["check_passed"].astype("boolean")
     extra["check_passed_before"] = extra["check_passed_before"].astype("boolean")
-    out = pd.concat([df, extra], axis=1)
+    out = pd.concat([df.drop(columns=[c for c in TRIAL_COLUMNS if c in df.columns]), extra],
+                    axis=1)
     out["trial"] = list(records)
     if "cost_usd" in out.columns:
         costs = [trial_cost(TrialRecord.from_json(r), table) if r else None for r in records]

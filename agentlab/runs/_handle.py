@@ -27,10 +27,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from agentlab.runs._store import CellResult, Store
+from agentlab.runs._store import DEFAULT_DB, CellResult, Store
 
 if TYPE_CHECKING:
-    from agentlab.runs._runner import Run
+    from agentlab.agents._agent import Agent
+    from agentlab.providers.base import GenerationOptions, Provider
+    from agentlab.providers.models import ModelTable
+    from agentlab.runs._runner import Progress, Run
+    from agentlab.tasks import Task
 
 T = TypeVar("T")
 
@@ -67,8 +71,9 @@ class _Worker(Generic[T]):
             self.future.set_exception(exc)
         else:
             self.future.set_result(result)
-        finally:
+        finally:  # after the result is out: a caller never waits for this clean-up
             loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.run_until_complete(loop.shutdown_default_executor())
             loop.close()
 
     def cancel(self) -> None:
@@ -355,3 +360,36 @@ class RunHandle:
     def __repr__(self) -> str:
         state = "done" if self.done else "stopping" if self._stop_requested else "running"
         return f"<RunHandle {self._run_id or '(planning)'} {state}: {self.progress}>"
+
+
+def start(
+    variants: Sequence[Agent], tasks: Sequence[Task], *, repeats: int = 1,
+    model: str | None = None, default_model: str = "sonnet",
+    provider: Provider | str | None = None, options: GenerationOptions | None = None,
+    concurrency: int = 8, db: Path | str | Store = DEFAULT_DB, refresh: bool = False,
+    budget_usd: float | None = None, progress: Progress = False,
+    table: ModelTable | None = None, name: str | None = None, run_id: str | None = None,
+    online_aliases: bool = False,
+) -> RunHandle:
+    """Start a run in the background and return at once (scripts and Jupyter alike).
+
+    Takes the same arguments as :func:`agentlab.run_async` (see there), except that ``progress``
+    defaults to ``False`` (``True`` draws a tqdm bar where ``start`` was called; the
+    numbers are always in ``handle.progress``). The run executes on a worker thread
+    with its own event loop, so the caller (a notebook kernel) stays free.
+
+    Returns:
+        A :class:`RunHandle`: ``handle.progress``, ``handle.stop()``,
+        ``handle.done``, ``run = await handle`` or ``run = handle.result()``.
+    """
+    from agentlab.runs._runner import run_async
+
+    def launch(store: Store, report: Callable[[int, int], None]) -> Coroutine[Any, Any, Run]:
+        return run_async(
+            variants, tasks, repeats=repeats, model=model, default_model=default_model,
+            provider=provider, options=options, concurrency=concurrency, db=store,
+            refresh=refresh, budget_usd=budget_usd, progress=report, table=table, name=name,
+            run_id=run_id, online_aliases=online_aliases)
+
+    total = len(variants) * len(tasks) * repeats
+    return RunHandle(launch, db, total=total, progress=progress_report(progress, total))

@@ -32,9 +32,8 @@ class LengthMetrics:
 
 # The table's columns come from the dataclasses, so a new CellResult field shows up here
 # without an edit; the cache key and the raw tool-call JSON are storage details.
-# An agentic trial's record (``trial``) is expanded into trial columns instead.
-_CELL_FIELDS = [f.name for f in fields(CellResult)
-                if f.name not in ("cache_key", "tool_calls", "trial")]
+# (An agentic trial's record, ``trial``, is also expanded into trial columns below.)
+_CELL_FIELDS = [f.name for f in fields(CellResult) if f.name not in ("cache_key", "tool_calls")]
 _LENGTH_FIELDS = [f.name for f in fields(LengthMetrics)]
 COLUMNS = ["run_id", *_CELL_FIELDS, *_LENGTH_FIELDS, "cost_usd"]
 

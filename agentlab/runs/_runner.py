@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 
     from agentlab.agents._agent import Agent
     from agentlab.runs._batch import BatchOptions
-    from agentlab.runs._handle import RunHandle
     from agentlab.tasks import Task
 
 log = logging.getLogger("agentlab")
@@ -582,39 +581,6 @@ def run(
         provider=provider, options=options, concurrency=concurrency, db=db, refresh=refresh,
         budget_usd=budget_usd, progress=progress, table=table, name=name, run_id=run_id,
         online_aliases=online_aliases, batch=batch, wait=wait))
-
-
-def start(
-    variants: Sequence[Agent], tasks: Sequence[Task], *, repeats: int = 1,
-    model: str | None = None, default_model: str = "sonnet",
-    provider: Provider | str | None = None, options: GenerationOptions | None = None,
-    concurrency: int = 8, db: Path | str | Store = DEFAULT_DB, refresh: bool = False,
-    budget_usd: float | None = None, progress: Progress = False,
-    table: ModelTable | None = None, name: str | None = None, run_id: str | None = None,
-    online_aliases: bool = False,
-) -> RunHandle:
-    """Start a run in the background and return at once (scripts and Jupyter alike).
-
-    Takes the same arguments as :func:`run_async` (see there), except that ``progress``
-    defaults to ``False`` (``True`` draws a tqdm bar where ``start`` was called; the
-    numbers are always in ``handle.progress``). The run executes on a worker thread
-    with its own event loop, so the caller (a notebook kernel) stays free.
-
-    Returns:
-        A :class:`~agentlab.runs.RunHandle`: ``handle.progress``, ``handle.stop()``,
-        ``handle.done``, ``run = await handle`` or ``run = handle.result()``.
-    """
-    from agentlab.runs._handle import RunHandle, progress_report
-
-    def launch(store: Store, report: Callable[[int, int], None]) -> Coroutine[Any, Any, Run]:
-        return run_async(
-            variants, tasks, repeats=repeats, model=model, default_model=default_model,
-            provider=provider, options=options, concurrency=concurrency, db=store,
-            refresh=refresh, budget_usd=budget_usd, progress=report, table=table, name=name,
-            run_id=run_id, online_aliases=online_aliases)
-
-    total = len(variants) * len(tasks) * repeats
-    return RunHandle(launch, db, total=total, progress=progress_report(progress, total))
 
 
 def run_sync(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:

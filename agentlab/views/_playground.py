@@ -390,7 +390,7 @@ class Playground:
         return None
 
     def _start(self) -> RunHandle:
-        from agentlab.runs._runner import start
+        from agentlab.runs._handle import start
 
         base, edited, tasks = self.base, self.edited_variant(), self.selected_tasks()
         if not tasks:

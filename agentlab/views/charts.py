@@ -283,8 +283,12 @@ def _panels(count: int) -> tuple[Figure, list[Axes]]:
 
 def _rho(data: pd.DataFrame, length: str, metric: str) -> str:
     """The panel's rank correlation, e.g. "ρ = +0.32 over 24 answers"."""
-    if len(data) < 3 or data[length].nunique() < 2 or data[metric].nunique() < 2:
+    if len(data) < 3:
         return f"{len(data)} answers: too few for a correlation"
+    flat = [what for what, col in (("length", length), ("score", metric))
+            if data[col].nunique() < 2]
+    if flat:
+        return f"{len(data)} answers, all of one {' and one '.join(flat)}: no correlation"
     rho = float(data[length].corr(data[metric], method="spearman"))
     return f"Spearman ρ = {rho:+.2f} over {len(data)} answers"
 

@@ -237,9 +237,9 @@ def test_sigkill_mid_trial_resumes_without_rerunning_finished_trials(
         while _stored(db) < 1 and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.5)
         assert _stored(db) == 1, log.read_text()
-        while not any("RESUME-B" in json.dumps(b) for b in fake.bodies()):
+        while fake.in_flight == 0:  # the second trial is under way: its first request is held
             assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)  # the second trial is under way: its first request is held
+            time.sleep(0.2)
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
@@ -253,3 +253,29 @@ def test_sigkill_mid_trial_resumes_without_rerunning_finished_trials(
     assert new and all("RESUME-B" in json.dumps(b["messages"][:1]) for b in new)
     assert run.results[0].trial == first  # the finished trial was kept, not re-run
     assert [r.text for r in run.results] == ["Fixed both bugs; the tests pass.", "Hello."]
+
+
+def test_a_plan_mode_variant_changes_nothing(fake: FakeAnthropic, tmp_path: Path) -> None:
+    planner = BASE.with_fields(permissionMode="plan").renamed("python-pro-backend-planner")
+    run = al.trial([planner], [PAGINATION], db=tmp_path / "r.sqlite",
+                   connection=Connection(KEY, fake.base_url), progress=False)
+    rec = al.agentic.TrialRecord.from_json(run.results[0].trial)
+    assert [c.status for c in rec.calls if c.name in ("Edit", "Write", "Bash")] == [
+        "denied"] * 5
+    assert rec.diff.files == () and rec.check_after is not None and not rec.check_after.passed
+
+
+def test_the_harness_stops_at_a_matching_call(fake: FakeAnthropic, tmp_path: Path) -> None:
+    import asyncio
+
+    from agentlab.agentic._session import SessionSpec, Subagent
+    from agentlab.agentic._harness import run_session
+
+    spec = SessionSpec(prompt="Delegate this task to the fixer. docstring of pagination.py",
+                       cwd=tmp_path, agents={"fixer": Subagent("Fixes bugs", "You fix bugs.")},
+                       stop_when=lambda c: c.name in ("Agent", "Task"))
+    before = fake.request_count
+    result = asyncio.run(run_session(spec, Connection(KEY, fake.base_url)))
+    assert fake.request_count - before == 1  # the subagent never started
+    assert [(c.name, c.status) for c in result.calls] == [("Agent", "stopped")]
+    assert result.stop_reason == "stopped" and result.error is None

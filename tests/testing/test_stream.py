@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import anthropic
@@ -90,3 +91,20 @@ def test_unmatched_requests_keep_the_plain_reply(fake_api: FakeAnthropic,
                                             messages=[{"role": "user", "content": "hello"}])
     assert out.content[0].text == fake_api.reply  # type: ignore[union-attr]
     assert len(fake_api.scripts) == 1
+
+
+def test_script_files_load_and_bad_ones_name_the_place(tmp_path: Path) -> None:
+    from agentlab.testing import load_script_file
+
+    good = tmp_path / "s.json"
+    good.write_text('{"scripts": [{"match": "M", "turns": [{"text": "hi", "tool": "Read", '
+                    '"input": {"file_path": "a.py"}}, {"text": "done"}]}]}')
+    (script,) = load_script_file(good)
+    assert script.match == "M"
+    assert script.turns == (Turn(("hi", ToolUse("Read", {"file_path": "a.py"}))), say("done"))
+    bad = tmp_path / "b.json"
+    bad.write_text('{"scripts": [{"turns": [{"txt": "typo"}]}]}')
+    with pytest.raises(ValueError, match=r"scripts\[0\]\.turns\[0\]"):
+        load_script_file(bad)
+    sample = Path(__file__).parents[2] / "data" / "workspaces" / "fake-script.json"
+    assert len(load_script_file(sample)) >= 6

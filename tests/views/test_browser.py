@@ -272,8 +272,8 @@ def test_edit_run_and_read_the_results(open_playground: Any, lab: Lab) -> None:
     pg.editor.press("Control+End")
     pg.editor.press_sequentially(f"\n\n{EDIT}")
     expect(pg.output.locator(".al-diff").first).to_contain_text(EDIT, timeout=30_000)
-    expect(pg.output.locator("span.al-dimtext", has_text="Next Run compares")).to_contain_text(
-        "python-pro-backend-edited")
+    names = pg.output.locator("span.al-dimtext", has_text="Next Run compares")
+    expect(names).to_contain_text("python-pro-backend-edited")
     pg.button("Run").click()
     expect(pg.status("complete")).to_be_visible(timeout=120_000)
     cards = pg.output.locator(".al-grid .al-group")
@@ -293,7 +293,8 @@ def test_edit_run_and_read_the_results(open_playground: Any, lab: Lab) -> None:
     cards.nth(1).locator("summary", has_text="show the").click()
     expect(cards.nth(1)).to_contain_text("brief answer")
     shot = pg.screenshot("playground.png")
-    pg.output.locator(".widget-vbox").first.screenshot(path=str(ARTIFACTS / "playground-widget.png"))
+    widget_shot = ARTIFACTS / "playground-widget.png"  # the widget alone, for docs/
+    pg.output.locator(".widget-vbox").first.screenshot(path=str(widget_shot))
 
     pg.output.locator(".lm-TabBar-tab", has_text="Scores").click()
     table = pg.output.locator("table.al-table")
@@ -329,7 +330,8 @@ def test_save_keeps_the_edit_and_the_next_run_sends_it(open_playground: Any, lab
     expect(pg.output.locator(".al-diff").first).to_contain_text("no changes")
     base = pg.output.locator(".widget-dropdown", has_text="Base").locator("select")
     assert base.evaluate("s => s.options[s.selectedIndex].text") == "pro-no-protocol"
-    expect(pg.output.locator("span.al-dimtext", has_text="Next Run compares")).to_contain_text("pro-no-protocol-edited")
+    names = pg.output.locator("span.al-dimtext", has_text="Next Run compares")
+    expect(names).to_contain_text("pro-no-protocol-edited")
     saved = (pg.folder / "agents" / "pro-no-protocol.md").read_text(encoding="utf-8")
     assert SECTION not in saved and "Python Pro Backend Developer" in saved
 

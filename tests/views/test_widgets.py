@@ -458,7 +458,8 @@ def test_diff_and_message_escape() -> None:
 
 def results_frame() -> pd.DataFrame:
     rows = []
-    plan = {  # task -> variant -> [(passed, quality)] per repeat; None = error
+    plan: dict[str, dict[str, list[tuple[bool, float] | None]]] = {
+        # task -> variant -> [(passed, quality)] per repeat; None = error
         "agree": {"a": [(True, 1.0), (True, 0.9)], "b": [(True, 0.9), (True, 1.0)]},
         "pass-differs": {"a": [(True, 0.8), (True, 0.8)], "b": [(False, 0.7), (True, 0.8)]},
         "quality-gap": {"a": [(True, 1.0), (True, 1.0)], "b": [(True, 0.6), (True, 0.7)]},
@@ -528,3 +529,34 @@ def test_playground_starts_from_the_base_the_others_extend(tmp_path: Path) -> No
     assert chosen.editor.value == chosen.base.body and chosen.base.name.endswith("concise")
     with pytest.raises(al.ConfigError, match="no variant named 'nope'"):
         widgets.Playground(folder, tasks, db=tmp_path / "r.sqlite", base="nope")
+
+
+def test_check_labels_name_what_each_check_looks_for() -> None:
+    from agentlab.scoring import check_labels
+
+    labels = check_labels([
+        {"type": "contains", "value": ["Depends(get_session)"], "weight": 2},
+        {"type": "contains", "value": ["OrderStatus", "Enum"]},
+        {"type": "regex", "pattern": r"CREATE\s+INDEX", "flags": "i"},
+        {"type": "word_count", "max": 600},
+        {"type": "regex", "pattern": "x", "name": "my_check"},
+        "code_parses",
+    ])
+    assert labels == {"score_contains": "contains: Depends(get_session)",
+                      "score_contains_2": "contains: OrderStatus, Enum",
+                      "score_regex": r"regex: CREATE\s+INDEX",
+                      "score_word_count": "word count: max 600",
+                      "score_my_check": "my_check", "score_code_parses": "code parses"}
+    assert set(check_labels([])) == {"score_code_parses", "score_type_coverage", "score_no_any",
+                                     "score_ruff_clean"}  # the defaults, as scoring uses them
+
+
+def test_preview_is_a_readable_subset_with_short_text() -> None:
+    from agentlab.views import report
+
+    df = results_frame().assign(text="word " * 40 + "\nsecond line", model="m", latency_s=1.0)
+    shown = report.preview(df, rows=3, width=30)
+    assert list(shown.columns) == ["variant", "task_id", "repeat", "quality", "passed", "words",
+                                   "output_tokens", "error", "text"]
+    assert len(shown) == 3 and all(len(t) == 30 and t.endswith("…") for t in shown["text"])
+    assert "\n" not in "".join(shown["text"])
