@@ -54,7 +54,8 @@ from agentlab.providers.local import (
     LocalProvider,
     resolve_local_model,
 )
-from agentlab.runs._runner import Cell, execute_async, plan, run_sync
+from agentlab.runs._cells import Cell, plan
+from agentlab.runs._runner import execute_async, run_sync
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -31,9 +31,11 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import agentlab as al
 from agentlab.agentic import Connection
+from agentlab.agentic._trialcell import Mode
 from agentlab.providers.anthropic import AnthropicProvider
 from agentlab.testing import FakeAnthropic, call, load_script_file, say, scripted_fake
 from agentlab.testing._replies import count_input_tokens
@@ -47,10 +49,10 @@ def _mean(values: list[float]) -> float:
     return statistics.fmean(values) if values else float("nan")
 
 
-def _trials(fake_url: str, tasks: list[al.Task], agent: al.Agent, mode: str,
+def _trials(fake_url: str, tasks: list[al.Task], agent: al.Agent, mode: Mode,
             db: Path) -> tuple[list[dict[str, float]], float]:
     started = time.monotonic()
-    run = al.trial([agent], tasks, mode=mode, db=db, progress=False,  # type: ignore[arg-type]
+    run = al.trial([agent], tasks, mode=mode, db=db, progress=False,
                    connection=Connection("bench-key", fake_url), refresh=True)
     wall = time.monotonic() - started
     df = run.to_dataframe()
@@ -61,7 +63,7 @@ def _trials(fake_url: str, tasks: list[al.Task], agent: al.Agent, mode: str,
     return rows, wall
 
 
-def _conversations(bodies: list[dict[str, object]]) -> list[list[int]]:
+def _conversations(bodies: list[dict[str, Any]]) -> list[list[int]]:
     """Prompt sizes (tokens) of each conversation's requests, in order.
 
     A conversation is one session's requests with one system prompt (a subagent's are its
@@ -69,13 +71,13 @@ def _conversations(bodies: list[dict[str, object]]) -> list[list[int]]:
     """
     convs: dict[tuple[str, str], list[int]] = {}
     for body in bodies:
-        meta = json.loads(str((body.get("metadata") or {}).get("user_id", "{}")))  # type: ignore[union-attr]
+        meta = json.loads(str((body.get("metadata") or {}).get("user_id", "{}")))
         key = (str(meta.get("session_id")), json.dumps(body.get("system"))[-2000:])
         convs.setdefault(key, []).append(count_input_tokens(body))
     return list(convs.values())
 
 
-def _api_caching_cost(bodies: list[dict[str, object]], price: al.Price,
+def _api_caching_cost(bodies: list[dict[str, Any]], price: al.Price,
                       output_per_request: int) -> float:
     """What the requests would cost with the API's caching of an append-only conversation."""
     total = 0.0
@@ -137,7 +139,8 @@ def main() -> None:
               f"(${price.input}/{price.output} per M in/out, cache write {price.cache_write}, "
               f"read {price.cache_read:.2f})")
         print(f"baseline, one chat cell: {_mean(chat):,.0f} input-side tokens (one request)")
-        for mode in ("as_main", "as_subagent"):
+        modes: tuple[Mode, ...] = ("as_main", "as_subagent")
+        for mode in modes:
             if mode == "as_subagent":
                 fake.stop()
                 fake = _delegating_fake(agent)

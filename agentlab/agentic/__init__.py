@@ -3,10 +3,11 @@
 A trial copies a task's ``workspace:`` folder, runs the variant in the real Claude Code
 harness (the CLI bundled in ``claude-agent-sdk``) on the copy, and records the outcome and
 the behaviour: the check command's result before and after, the unified diff, every tool
-call in order, turns, tokens, cost and time. ``_harness`` runs one isolated session,
-``_workspace`` copies, hashes and diffs folders, ``_check`` runs the check command under
-bubblewrap, ``_record`` is what a trial stores, and ``_trial`` plans, caches, resumes and
-stores trials as cells of a :class:`~agentlab.runs.Run`.
+call in order, turns, tokens, cost and time. ``_harness`` runs one isolated session (its
+values, spec and result, are in ``_session``), ``_workspace`` copies, hashes and diffs
+folders, ``_check`` runs the check command under bubblewrap, ``_record`` is what a trial
+stores, ``_trialcell`` plans and runs one trial, and ``_trial`` runs many, cached, resumable
+and stored as cells of a :class:`~agentlab.runs.Run` (:func:`trial`).
 
 Routing (which subagent does Claude Code delegate a query to?) runs on the same harness:
 ``_evalset`` loads eval sets, ``_routing`` plans and executes routing trials,

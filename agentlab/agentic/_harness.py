@@ -35,7 +35,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from agentlab.agentic._session import (
-    DEFAULT_BASE_URL,
     CallStatus,
     Connection,
     SessionResult,
@@ -123,11 +122,7 @@ def _isolated_env(home: Path, connection: Connection) -> dict[str, str]:
         # The sandbox lets commands write to $TMPDIR: make it private, not /tmp.
         "TMPDIR": str(home / "tmp"),
     })
-    env["ANTHROPIC_BASE_URL"] = connection.base_url or ""
-    if not connection.base_url:
-        del env["ANTHROPIC_BASE_URL"]
-        if "ANTHROPIC_BASE_URL" in os.environ:
-            env["ANTHROPIC_BASE_URL"] = DEFAULT_BASE_URL
+    env["ANTHROPIC_BASE_URL"] = connection.url  # explicit: an inherited one never wins
     return env
 
 

@@ -285,11 +285,23 @@ async def trial_async(
             store.close()
 
 
-def trial(variants: Sequence[Agent], tasks: Sequence[Task], **kwargs: Any) -> Run:
+def trial(
+    variants: Sequence[Agent], tasks: Sequence[Task], *, repeats: int = 1,
+    mode: Mode = "as_main", concurrency: int = 2, budget_usd: float | None = None,
+    model: str | None = None, default_model: str = "sonnet",
+    db: Path | str | Store = DEFAULT_DB, refresh: bool = False, progress: Progress = True,
+    table: ModelTable | None = None, name: str | None = None, run_id: str | None = None,
+    connection: Connection | None = None, base_url: str | None = None,
+    sandbox: Literal["on", "off"] = "on", check_limits: CheckLimits | None = None,
+) -> Run:
     """Run agentic trials synchronously; works in scripts and inside Jupyter.
 
     Takes the same arguments as :func:`trial_async` (see there). In a running event loop (a
     notebook cell) the trials run on a worker thread; Ctrl-C or a kernel interrupt stops them
     and returns what finished (``status == "interrupted"``).
     """
-    return run_sync(lambda: trial_async(variants, tasks, **kwargs))
+    return run_sync(lambda: trial_async(
+        variants, tasks, repeats=repeats, mode=mode, concurrency=concurrency,
+        budget_usd=budget_usd, model=model, default_model=default_model, db=db,
+        refresh=refresh, progress=progress, table=table, name=name, run_id=run_id,
+        connection=connection, base_url=base_url, sandbox=sandbox, check_limits=check_limits))

@@ -51,7 +51,8 @@ from agentlab.runs._store import DEFAULT_DB, CellResult, Store
 if TYPE_CHECKING:
     import pandas as pd
 
-    from agentlab.runs._runner import Cell, Progress
+    from agentlab.runs._cells import Cell
+    from agentlab.runs._runner import Progress
 
 __all__ = ["BatchOptions", "BatchProvider", "batch_provider", "cancel_batch", "collect_async",
            "execute_batches", "list_batches", "warn_in_flight"]

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
 from agentlab.errors import ConfigError
 from agentlab.providers.base import CallError, Provider, Request, Response
 from agentlab.runs._batchbook import ACTIVE, COUNT_NAMES, BatchBook, BatchCell, Submission
+from agentlab.runs._cells import with_outcome
 from agentlab.runs._store import CellResult, Store
 
 if TYPE_CHECKING:
@@ -27,7 +28,8 @@ if TYPE_CHECKING:
     from anthropic.types.messages import MessageBatch, MessageBatchResult
     from anthropic.types.messages.batch_create_params import Request as BatchRequest
 
-    from agentlab.runs._runner import Cell, Progress
+    from agentlab.runs._cells import Cell
+    from agentlab.runs._runner import Progress
 
 log = logging.getLogger("agentlab")
 
@@ -405,15 +407,7 @@ def _result(cell: BatchCell, provider: str, outcome: Response | CallError, batch
     base = CellResult(variant=cell.variant, variant_hash=cell.variant_hash, task_id=cell.task_id,
                       repeat=cell.repeat, cache_key=cell.cache_key, model=cell.model,
                       provider=provider, cached=cached, batch_id=batch_id)
-    if isinstance(outcome, CallError):
-        return replace(base, error=str(outcome), error_kind=outcome.kind)
-    calls = (json.dumps([{"name": c.name, "input": c.input} for c in outcome.tool_calls])
-             if outcome.tool_calls else "[]")
-    return replace(base, model=outcome.model, text=outcome.text,
-                   input_tokens=outcome.input_tokens, output_tokens=outcome.output_tokens,
-                   cache_write_tokens=outcome.cache_write_tokens,
-                   cache_read_tokens=outcome.cache_read_tokens, latency_s=outcome.latency_s,
-                   stop_reason=outcome.stop_reason, tool_calls=calls)
+    return with_outcome(base, outcome)
 
 
 def fill_twins(cells: Sequence[Cell], found: dict[int, CellResult], store: Store,

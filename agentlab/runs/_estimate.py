@@ -83,7 +83,8 @@ def estimate_cost(variants: Sequence[Agent], tasks: Sequence[Task], *, repeats: 
             no known price (a typo such as ``gpt-4-typo``, or a model missing from
             ``table.prices``).
     """
-    from agentlab.runs._runner import check_repeats, run_sync
+    from agentlab.runs._cells import check_repeats
+    from agentlab.runs._runner import run_sync
 
     check_repeats(repeats)
     if not isinstance(output_tokens, int) or output_tokens < 0:

@@ -9,11 +9,10 @@ finished result; running the same experiment again completes only missing cells.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -22,13 +21,20 @@ from agentlab.providers._registry import select_provider
 from agentlab.providers.base import (
     CallError,
     GenerationOptions,
-    Message,
     Provider,
-    Request,
     Response,
 )
-from agentlab.providers.models import ModelTable, choose_model
-from agentlab.runs._cachekey import cache_key, experiment_id
+from agentlab.providers.models import ModelTable
+from agentlab.runs._cachekey import experiment_id
+from agentlab.runs._cells import (
+    Cell,
+    cell_result,
+    copy_twins,
+    plan,
+    prefill,
+    provider_order,
+    unique_requests,
+)
 from agentlab.runs._store import DEFAULT_DB, CellResult, Store
 from agentlab.runs._writer import ResultWriter, recover_unsaved
 
@@ -41,17 +47,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("agentlab")
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Cell:
-    """One unit of work: a variant, a task, a repeat index, and the request they make."""
-
-    variant: Agent
-    task: Task
-    repeat: int
-    request: Request
-    cache_key: str
 
 
 @dataclass(frozen=True)
@@ -119,40 +114,6 @@ class Run:
         return open_run(self.id, self.store_path)
 
 
-def check_repeats(repeats: object) -> None:
-    """Refuse a repeat count that would plan no cells (or a negative cost estimate).
-
-    Raises:
-        ConfigError: ``repeats`` is not a whole number of at least 1.
-    """
-    if not isinstance(repeats, int) or isinstance(repeats, bool) or repeats < 1:
-        raise ConfigError(f"repeats must be a whole number of at least 1, not {repeats!r}")
-
-
-def plan(variants: Sequence[Agent], tasks: Sequence[Task], *, repeats: int,
-         model: str | None, default_model: str, options: GenerationOptions,
-         namespace: str, table: ModelTable) -> list[Cell]:
-    """Build every cell's request, in variant × task × repeat order.
-
-    Raises:
-        ConfigError: ``repeats`` is not a whole number of at least 1.
-    """
-    check_repeats(repeats)
-    # Each repeat gets its own seed (seed + repeat), so seeded providers such as the local
-    # model give independent samples rather than the same answer again.
-    seeded = [replace(options, seed=(options.seed or 0) + rep) for rep in range(repeats)]
-    cells: list[Cell] = []
-    for variant in variants:
-        model_id = choose_model(model, variant.model, default_model, table)
-        for task in tasks:
-            messages = (Message("user", task.user_message()),)
-            for rep in range(repeats):
-                request = Request(system=variant.body, messages=messages, model=model_id,
-                                  options=seeded[rep])
-                cells.append(Cell(variant, task, rep, request, cache_key(request, namespace, rep)))
-    return cells
-
-
 class _Budget:
     """Reserves a worst-case cost before each call and settles the real one after."""
 
@@ -178,24 +139,6 @@ class _Budget:
         self.reserved -= reserved
         self.spent += self.table.cost(result.model, result.input_tokens, result.output_tokens,
                                       result.cache_write_tokens, result.cache_read_tokens) or 0.0
-
-
-def _from_call(cell: Cell, provider: str, outcome: Response | BaseException,
-               latency: float) -> CellResult:
-    base = CellResult(variant=cell.variant.name, variant_hash=cell.variant.content_hash,
-                      task_id=cell.task.id, repeat=cell.repeat, cache_key=cell.cache_key,
-                      model=cell.request.model, provider=provider, latency_s=latency)
-    if isinstance(outcome, BaseException):
-        kind = outcome.kind if isinstance(outcome, CallError) else "other"
-        message = " ".join(str(outcome).split()) or type(outcome).__name__
-        return replace(base, error=message, error_kind=kind)
-    calls = (json.dumps([{"name": c.name, "input": c.input} for c in outcome.tool_calls])
-             if outcome.tool_calls else "[]")
-    return replace(base, model=outcome.model, text=outcome.text,
-                   input_tokens=outcome.input_tokens, output_tokens=outcome.output_tokens,
-                   cache_write_tokens=outcome.cache_write_tokens,
-                   cache_read_tokens=outcome.cache_read_tokens, latency_s=outcome.latency_s,
-                   stop_reason=outcome.stop_reason, tool_calls=calls)
 
 
 Progress = bool | Callable[[int, int], None]
@@ -249,7 +192,7 @@ class _Execution:
             missing = self.missing_models.get(cell.request.model)
             if missing is not None:  # the first call for this model got a 404: do not send
                 error = CallError("not_found", f"not sent: {missing}")
-                await self._record(index, _from_call(cell, self.provider.name, error, 0.0),
+                await self._record(index, cell_result(cell, self.provider.name, error, 0.0),
                                    found)
                 return
             reserved = self.budget.reserve(cell)
@@ -269,7 +212,7 @@ class _Execution:
                     self._model_missing(cell.request.model, str(exc))
             except Exception as exc:  # a provider bug must not abort the other cells
                 outcome = exc
-            result = _from_call(cell, self.provider.name, outcome, time.monotonic() - start)
+            result = cell_result(cell, self.provider.name, outcome, time.monotonic() - start)
             self.budget.settle(reserved, result)
             await self._record(index, result, found)
 
@@ -337,13 +280,6 @@ async def run_async(
                                wait=wait)
 
 
-def make_cell(variant: Agent, task: Task, repeat: int, request: Request,
-              provider: Provider) -> Cell:
-    """Build a cell for an arbitrary request (used by the LLM judge)."""
-    return Cell(variant, task, repeat, request,
-                cache_key(request, provider.cache_namespace, repeat))
-
-
 async def execute_async(
     cells: Sequence[Cell], *, provider: Provider, db: Path | str | Store = DEFAULT_DB,
     run_id: str | None = None, name: str | None = None, concurrency: int = 8,
@@ -400,78 +336,6 @@ def _check_limits(concurrency: object, budget_usd: object) -> None:
                           f"{budget_usd!r}")
 
 
-def _copy_for(answer: CellResult, cell: Cell) -> CellResult:
-    """An answer to the same request, filed under another cell (a cache hit)."""
-    return replace(answer, variant=cell.variant.name, variant_hash=cell.variant.content_hash,
-                   task_id=cell.task.id, repeat=cell.repeat, cached=True)
-
-
-def _prefill(cells: list[Cell], store: Store, rid: str, refresh: bool
-             ) -> dict[int, CellResult]:
-    """Results already in this run (resume) or in the cache, by cell index."""
-    if refresh:
-        return {}
-    done = {(r.variant, r.task_id, r.repeat): r for r in store.results(rid) if r.ok}
-    found: dict[int, CellResult] = {}
-    for i, c in enumerate(cells):
-        previous = done.get((c.variant.name, c.task.id, c.repeat))
-        if previous is not None and previous.cache_key == c.cache_key:
-            found[i] = previous
-    missing = [i for i in range(len(cells)) if i not in found]
-    cached = store.cached(cells[i].cache_key for i in missing)
-    copies: list[CellResult] = []
-    for i in missing:
-        c = cells[i]
-        if c.cache_key in cached:
-            found[i] = _copy_for(cached[c.cache_key], c)
-            copies.append(found[i])
-    store.put_many(rid, copies)
-    return found
-
-
-def _unique(todo: list[int], cells: list[Cell]) -> tuple[list[int], dict[int, list[int]]]:
-    """Cells to send, and for each the later cells whose request is identical.
-
-    Two variants can make the same request (the same prompt on a provider that ignores
-    their ``model:``, say): it is sent once and the answer copied, as a cache hit.
-    """
-    first: dict[str, int] = {}
-    twins: dict[int, list[int]] = {}
-    for i in todo:
-        leader = first.setdefault(cells[i].cache_key, i)
-        if leader != i:
-            twins.setdefault(leader, []).append(i)
-    return [i for i in todo if first[cells[i].cache_key] == i], twins
-
-
-def _provider_order(todo: list[int], cells: list[Cell], provider: Provider) -> list[int]:
-    """``todo`` in the order the provider prefers (the local model groups system prompts)."""
-    order = provider.order_requests([cells[i].request for i in todo])
-    if sorted(order) != list(range(len(todo))):
-        log.warning("agentlab: %s.order_requests did not return a permutation; ignored",
-                    type(provider).__name__)
-        return todo
-    return [todo[j] for j in order]
-
-
-def _copy_twins(twins: dict[int, list[int]], cells: list[Cell],
-                found: dict[int, CellResult]) -> list[CellResult]:
-    """Give twins their leader's outcome: its answer (a cache hit) or its error.
-
-    Every cell whose leader has a row gets a row of its own; returns those rows.
-    """
-    copies: list[CellResult] = []
-    for leader, group in twins.items():
-        outcome = found.get(leader)
-        if outcome is None:
-            continue  # the leader was never sent (the run stopped first)
-        for i in group:
-            found[i] = (_copy_for(outcome, cells[i]) if outcome.ok
-                        else replace(_copy_for(outcome, cells[i]), cached=False))
-            copies.append(found[i])
-    return copies
-
-
 def _final_status(status: str, state: _Execution, unsaved: Path | None, planned: int,
                   have: int) -> str:
     """``complete`` only when every planned cell has a row and every row was committed."""
@@ -500,9 +364,9 @@ async def _execute(cells: list[Cell], variants: Sequence[Agent], tasks: Sequence
                      for v in variants],
                     [(t.id, t.snapshot()) for t in tasks])
     recover_unsaved(store, rid)
-    found = _prefill(cells, store, rid, refresh)
-    todo, twins = _unique([i for i in range(len(cells)) if i not in found], cells)
-    todo = _provider_order(todo, cells, provider)
+    found = prefill(cells, store, rid, refresh)
+    todo, twins = unique_requests([i for i in range(len(cells)) if i not in found], cells)
+    todo = provider_order(todo, cells, provider)
     budget_state = _Budget(budget, table, batch=bool(batch))
     if todo and budget is not None and budget_state.worst_case(cells[todo[0]]) > budget:
         raise BudgetExceededError(f"budget ${budget:.2f} is below one call's worst case "
@@ -542,7 +406,7 @@ async def _execute(cells: list[Cell], variants: Sequence[Agent], tasks: Sequence
         log.warning("agentlab: run %s interrupted; finished cells are saved, run it again "
                     "to complete the rest", rid)
     finally:
-        copies = _copy_twins(twins, cells, found)
+        copies = copy_twins(twins, cells, found)
         if copies:
             bar.update(len(copies))
         bar.close()

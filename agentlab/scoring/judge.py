@@ -32,8 +32,9 @@ from agentlab.tasks import Task
 if TYPE_CHECKING:
     import pandas as pd
 
+    from agentlab.runs._cells import Cell
     from agentlab.runs._estimate import CostEstimate
-    from agentlab.runs._runner import Cell, Run
+    from agentlab.runs._runner import Run
 
 DEFAULT_RUBRIC = (
     "Grade the answer as a senior Python backend reviewer would. 5: correct, complete for "
@@ -150,7 +151,8 @@ def _execute(jobs: list[_Job], tool: ToolSpec, system: str, model: str,
              provider: Provider | str | None, db: Path | str, concurrency: int,
              progress: bool) -> dict[tuple[Any, ...], dict[str, Any] | str]:
     """Run judge cells; map each job key to the tool input, or to an error message."""
-    from agentlab.runs._runner import execute_async, make_cell, run_sync
+    from agentlab.runs._cells import make_cell
+    from agentlab.runs._runner import execute_async, run_sync
 
     chosen = _judge_provider(provider, model)
     model_id = ModelTable().resolve(model)

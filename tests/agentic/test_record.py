@@ -39,11 +39,11 @@ def _record(**over: object) -> TrialRecord:
         num_turns=5, duration_s=4.5, cli_cost_usd=0.07,
         model_usage={"claude-sonnet-5-5": Usage(10, 200, 3000, 9000)},
         mypy=MypyRun(("app.py",), CheckResult(0, "Success", 1.0)), any_added=1)
-    return TrialRecord(**{**base.__dict__, **over})  # type: ignore[arg-type]
+    return TrialRecord(**{**base.__dict__, **over})
 
 
 def _grade(spec: dict[str, object], rec: TrialRecord) -> tuple[float, str]:
-    g = make_grader(spec)  # type: ignore[arg-type]
+    g = make_grader(spec)
     assert g.reads == "trial"
     result = g(rec.to_json(), GradeContext())
     return result.score, result.reason

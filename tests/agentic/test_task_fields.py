@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from agentlab.errors import TaskFileError
-from agentlab.runs._history import _task as task_from_snapshot  # noqa: PLC2701
+from agentlab.runs._history import _task as task_from_snapshot
 from agentlab.tasks import load_tasks
 
 

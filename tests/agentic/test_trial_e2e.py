@@ -25,7 +25,7 @@ import agentlab as al
 from agentlab.agentic._harness import sandbox_problem
 from agentlab.agentic._session import Connection
 from agentlab.errors import BudgetExceededError, ConfigError
-from agentlab.testing import FakeAnthropic
+from agentlab.testing import FakeAnthropic, Fault
 from agentlab.testing._stream import call, say
 
 
@@ -268,8 +268,8 @@ def test_a_plan_mode_variant_changes_nothing(fake: FakeAnthropic, tmp_path: Path
 def test_the_harness_stops_at_a_matching_call(fake: FakeAnthropic, tmp_path: Path) -> None:
     import asyncio
 
-    from agentlab.agentic._session import SessionSpec, Subagent
     from agentlab.agentic._harness import run_session
+    from agentlab.agentic._session import SessionSpec, Subagent
 
     spec = SessionSpec(prompt="Delegate this task to the fixer. docstring of pagination.py",
                        cwd=tmp_path, agents={"fixer": Subagent("Fixes bugs", "You fix bugs.")},
@@ -279,3 +279,21 @@ def test_the_harness_stops_at_a_matching_call(fake: FakeAnthropic, tmp_path: Pat
     assert fake.request_count - before == 1  # the subagent never started
     assert [(c.name, c.status) for c in result.calls] == [("Agent", "stopped")]
     assert result.stop_reason == "stopped" and result.error is None
+
+
+def test_a_timeout_is_an_outcome_with_its_diff_and_check(tmp_path: Path) -> None:
+    assert PAGINATION.workspace is not None
+    shutil.copytree(PAGINATION.workspace, tmp_path / "repo")
+    (tmp_path / "tasks.yaml").write_text(
+        "- id: slow\n  prompt: SLOW-TASK fix pagination.py\n  workspace: repo\n"
+        "  check: python -m unittest -q\n  timeout_s: 4\n")
+    with FakeAnthropic() as slow:
+        slow.script(FIX[0], say("done"), match="SLOW-TASK")
+        slow.add_rule(Fault("slow", delay=60), marker="c.id > cursor")  # hangs after the edit
+        run = al.trial([BASE], al.load_tasks(tmp_path / "tasks.yaml"), db=tmp_path / "r.sqlite",
+                       connection=Connection(KEY, slow.base_url), progress=False)
+    (result,) = run.results
+    assert result.stop_reason == "timeout" and result.error is None and result.latency_s < 30
+    rec = al.agentic.TrialRecord.from_json(result.trial)
+    assert [(c.name, c.status) for c in rec.calls] == [("Edit", "ok")]
+    assert rec.diff_lines == 2 and rec.check_after is not None and not rec.check_after.passed
