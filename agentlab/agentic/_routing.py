@@ -21,7 +21,7 @@ import logging
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,6 +37,7 @@ from agentlab.agentic._routing_record import (
 )
 from agentlab.errors import ConfigError
 from agentlab.runs._cachekey import canonical_json
+from agentlab.runs._progress import Progress, ProgressBar, gather_or_stop
 from agentlab.runs._store import Store
 
 if TYPE_CHECKING:
@@ -46,7 +47,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("agentlab")
 ROUTING_KEY_VERSION = 1
-Progress = bool | Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -194,36 +194,11 @@ def _filed_under(record: DecisionRecord, trial: RoutingTrial) -> DecisionRecord:
                    task_id=trial.query.id, repeat=trial.repeat, cached=True)
 
 
-class _Bar:
-    """Progress: a tqdm bar, a ``(done, total)`` callback, or nothing."""
-
-    def __init__(self, progress: Progress, done: int, total: int, label: str) -> None:
-        self.done, self.total, self.bar, self.report = done, total, None, None
-        if callable(progress):
-            self.report = progress
-            progress(done, total)
-        elif progress:
-            from tqdm.auto import tqdm
-
-            self.bar = tqdm(total=total, initial=done, unit="trial", desc=label)
-
-    def update(self, n: int = 1) -> None:
-        self.done += n
-        if self.report is not None:
-            self.report(self.done, self.total)
-        if self.bar is not None:
-            self.bar.update(n)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
 class _Execution:
     """One routing run while it executes: semaphore, stop flag, store, progress."""
 
     def __init__(self, rid: str, store: Store, settings: RoutingSettings, connection: Connection,
-                 concurrency: int, bar: _Bar) -> None:
+                 concurrency: int, bar: ProgressBar) -> None:
         self.rid, self.store, self.settings, self.connection = rid, store, settings, connection
         self.semaphore = asyncio.Semaphore(max(1, concurrency))
         self.bar = bar
@@ -267,19 +242,16 @@ async def execute_routing(
     """Run the missing trials (cache and resume first); returns decisions, status, sessions."""
     found = _prefill(trials, store, rid, refresh)
     todo, twins = _leaders([i for i in range(len(trials)) if i not in found], trials)
-    bar = _Bar(progress, len(found), len(trials), f"routing {rid[8:16]}")
+    bar = ProgressBar(progress, len(found), len(trials), unit="trial",
+                      desc=f"routing {rid[8:16]}")
     state = _Execution(rid, store, settings, connection, concurrency, bar)
     status = "complete"
     jobs = [asyncio.ensure_future(state.trial(trials[i], i, found)) for i in todo]
     try:
-        await asyncio.gather(*jobs)
-    except asyncio.CancelledError:
-        status = "interrupted"
-        for job in jobs:
-            job.cancel()
-        await asyncio.gather(*jobs, return_exceptions=True)
-        log.warning("agentlab: routing run %s interrupted; finished trials are saved, run it "
-                    "again to complete the rest", rid)
+        if await gather_or_stop(jobs):
+            status = "interrupted"
+            log.warning("agentlab: routing run %s interrupted; finished trials are saved, run it "
+                        "again to complete the rest", rid)
     finally:
         copies = []
         for lead, group in twins.items():

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 from agentlab.agentic._evalset import EvalSet, RoutingQuery, load_evalset
 from agentlab.agentic._routing import (
-    Progress,
     RoutingSettings,
     check_routing,
     execute_routing,
@@ -28,6 +27,7 @@ from agentlab.agentic._routing import (
 )
 from agentlab.agentic._routing_record import DecisionRecord, stored_decisions
 from agentlab.errors import AuthenticationError, ConfigError, StoreError
+from agentlab.runs._progress import Progress
 from agentlab.runs._store import DEFAULT_DB, Store
 
 if TYPE_CHECKING:

@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import replace
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -38,6 +37,8 @@ from agentlab.agentic._trialcell import (
 from agentlab.errors import AuthenticationError, BudgetExceededError, ConfigError
 from agentlab.providers.models import ModelTable
 from agentlab.runs._cachekey import experiment_id
+from agentlab.runs._cells import prefill
+from agentlab.runs._progress import Progress, ProgressBar, gather_or_stop
 from agentlab.runs._runner import Run, run_sync
 from agentlab.runs._store import DEFAULT_DB, CellResult, Store
 
@@ -48,7 +49,6 @@ if TYPE_CHECKING:
 __all__ = ["trial", "trial_async"]
 
 log = logging.getLogger("agentlab")
-Progress = bool | Callable[[int, int], None]
 
 
 def _cost(result: CellResult, table: ModelTable) -> float:
@@ -64,37 +64,12 @@ def _cost(result: CellResult, table: ModelTable) -> float:
                       result.cache_write_tokens, result.cache_read_tokens) or 0.0
 
 
-class _Bar:
-    """Progress as a tqdm bar, a ``(done, total)`` callback, or nothing."""
-
-    def __init__(self, progress: Progress, done: int, total: int, label: str) -> None:
-        self.done, self.total, self.bar, self.report = done, total, None, None
-        if callable(progress):
-            self.report = progress
-            progress(done, total)
-        elif progress:
-            from tqdm.auto import tqdm
-
-            self.bar = tqdm(total=total, initial=done, unit="trial", desc=label)
-
-    def step(self) -> None:
-        self.done += 1
-        if self.bar is not None:
-            self.bar.update(1)
-        if self.report is not None:
-            self.report(self.done, self.total)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
 class _Execution:
     """One run's trials while they execute: semaphore, budget, checks before, stop flag."""
 
     def __init__(self, rid: str, store: Store, settings: TrialSettings,
                  files: dict[str, dict[str, bytes]], concurrency: int, budget: float | None,
-                 bar: _Bar) -> None:
+                 bar: ProgressBar) -> None:
         self.rid, self.store, self.settings, self.files = rid, store, settings, files
         self.semaphore = asyncio.Semaphore(max(1, concurrency))
         self.budget, self.spent, self.reserved = budget, 0.0, 0.0
@@ -138,7 +113,7 @@ class _Execution:
                 self.stop, self.auth = "authentication failed", result.error
             self.store.put(self.rid, result)
             found[index] = result
-            self.bar.step()
+            self.bar.update()
 
 
 def _failed(cell: TrialCell, exc: BaseException) -> CellResult:
@@ -146,31 +121,6 @@ def _failed(cell: TrialCell, exc: BaseException) -> CellResult:
     return CellResult(variant=cell.variant.name, variant_hash=cell.variant.content_hash,
                       task_id=cell.task.id, repeat=cell.repeat, cache_key=cell.cache_key,
                       model=cell.model, provider=PROVIDER, error=message, error_kind="harness")
-
-
-def _prefill(cells: Sequence[TrialCell], store: Store, rid: str, refresh: bool,
-             ) -> dict[int, CellResult]:
-    """Trials already in this run (resume) or answered before in any run (cache)."""
-    if refresh:
-        return {}
-    done = {(r.variant, r.task_id, r.repeat): r for r in store.results(rid) if r.ok}
-    found: dict[int, CellResult] = {}
-    for i, c in enumerate(cells):
-        previous = done.get((c.variant.name, c.task.id, c.repeat))
-        if previous is not None and previous.cache_key == c.cache_key:
-            found[i] = previous
-    missing = [i for i in range(len(cells)) if i not in found]
-    cached = store.cached(cells[i].cache_key for i in missing)
-    copies = []
-    for i in missing:
-        hit = cached.get(cells[i].cache_key)
-        if hit is not None and hit.trial:
-            c = cells[i]
-            found[i] = replace(hit, variant=c.variant.name, variant_hash=c.variant.content_hash,
-                               task_id=c.task.id, repeat=c.repeat, cached=True)
-            copies.append(found[i])
-    store.put_many(rid, copies)
-    return found
 
 
 def _config(settings: TrialSettings, cells: Sequence[TrialCell], repeats: int,
@@ -191,25 +141,22 @@ async def _execute(cells: list[TrialCell], variants: Sequence[Agent], tasks: Seq
     store.begin_run(rid, name, config,
                     [(v.name, v.content_hash, {"frontmatter": v.frontmatter(), "body": v.body})
                      for v in variants], [(t.id, t.snapshot()) for t in tasks])
-    found = _prefill(cells, store, rid, refresh)
+    found = prefill(cells, store, rid, refresh, usable=lambda hit: bool(hit.trial))
     todo = [i for i in range(len(cells)) if i not in found]
     if todo and budget is not None and cells[todo[0]].budget_usd > budget:
         raise BudgetExceededError(f"budget ${budget:.2f} is below one trial's cost cap "
                                   f"(${cells[todo[0]].budget_usd:.2f}, the task's "
                                   "max_budget_usd); raise budget_usd or lower the cap")
-    bar = _Bar(progress, len(found), len(cells), f"trials {rid[:8]}")
+    bar = ProgressBar(progress, len(found), len(cells), unit="trial",
+                      desc=f"trials {rid[:8]}")
     state = _Execution(rid, store, settings, files, concurrency, budget, bar)
     status = "complete"
     jobs = [asyncio.ensure_future(state.run(cells[i], i, found)) for i in todo]
     try:
-        await asyncio.gather(*jobs)
-    except asyncio.CancelledError:
-        status = "interrupted"
-        for job in jobs:
-            job.cancel()
-        await asyncio.gather(*jobs, return_exceptions=True)
-        log.warning("agentlab: trial run %s interrupted; finished trials are saved, run it "
-                    "again to complete the rest", rid)
+        if await gather_or_stop(jobs):
+            status = "interrupted"
+            log.warning("agentlab: trial run %s interrupted; finished trials are saved, run it "
+                        "again to complete the rest", rid)
     finally:
         bar.close()
     if state.stop:

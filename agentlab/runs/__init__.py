@@ -16,8 +16,9 @@ from agentlab.runs._cells import Cell, plan
 from agentlab.runs._estimate import CostEstimate, estimate_cost
 from agentlab.runs._handle import RunHandle, RunProgress, start
 from agentlab.runs._history import list_runs, open_run
+from agentlab.runs._progress import Progress
 from agentlab.runs._results import COLUMNS, error_rows, length_metrics, results_dataframe
-from agentlab.runs._runner import Progress, Run, run, run_async
+from agentlab.runs._runner import Run, run, run_async
 from agentlab.runs._store import DEFAULT_DB, CellResult, Store
 
 __all__ = [

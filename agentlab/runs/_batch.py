@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from agentlab.runs._cells import Cell
-    from agentlab.runs._runner import Progress
+    from agentlab.runs._progress import Progress
 
 __all__ = ["BatchOptions", "BatchProvider", "batch_provider", "cancel_batch", "collect_async",
            "execute_batches", "list_batches", "warn_in_flight"]

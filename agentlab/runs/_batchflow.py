@@ -20,6 +20,7 @@ from agentlab.errors import ConfigError
 from agentlab.providers.base import CallError, Provider, Request, Response
 from agentlab.runs._batchbook import ACTIVE, COUNT_NAMES, BatchBook, BatchCell, Submission
 from agentlab.runs._cells import with_outcome
+from agentlab.runs._progress import Progress, ProgressBar
 from agentlab.runs._store import CellResult, Store
 
 if TYPE_CHECKING:
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
     from anthropic.types.messages.batch_create_params import Request as BatchRequest
 
     from agentlab.runs._cells import Cell
-    from agentlab.runs._runner import Progress
 
 log = logging.getLogger("agentlab")
 
@@ -109,37 +109,20 @@ def custom_id(cache_key: str) -> str:
     return f"al-{cache_key[:40]}"
 
 
-class Bar:
-    """Progress in cells, with the batches' ``request_counts`` on a tqdm bar."""
+class Bar(ProgressBar):
+    """Progress in cells, with the batches' ``request_counts`` after the tqdm bar."""
 
     def __init__(self, progress: Progress, done: int, total: int, run_id: str) -> None:
-        self.done, self.total = done, total
-        self.report = progress if callable(progress) else None
-        self.tqdm: Any = None
-        if self.report is not None:
-            self.report(done, total)
-        elif progress:
-            from tqdm.auto import tqdm
-
-            self.tqdm = tqdm(total=total, initial=done, unit="cell", desc=f"batch {run_id[:12]}")
+        super().__init__(progress, done, total, desc=f"batch {run_id[:12]}")
 
     def advance(self, n: int) -> None:
-        self.done += n
-        if self.report is not None:
-            self.report(self.done, self.total)
-        elif self.tqdm is not None:
-            self.tqdm.update(n)
+        self.update(n)
 
     def show(self, subs: Sequence[Submission]) -> None:
-        if self.tqdm is None or not subs:
-            return
-        sums = {k: sum(s.counts.get(k, 0) for s in subs) for k in COUNT_NAMES}
-        self.tqdm.set_postfix_str(f"{len(subs)} batches · " + " · ".join(
-            f"{k} {v}" for k, v in sums.items()))
-
-    def close(self) -> None:
-        if self.tqdm is not None:
-            self.tqdm.close()
+        if subs:
+            sums = {k: sum(s.counts.get(k, 0) for s in subs) for k in COUNT_NAMES}
+            self.note(f"{len(subs)} batches · " + " · ".join(f"{k} {v}"
+                                                           for k, v in sums.items()))
 
 
 @dataclass

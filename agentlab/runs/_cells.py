@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from agentlab.errors import ConfigError
 from agentlab.providers.base import (
@@ -113,15 +113,43 @@ def with_outcome(base: CellResult, outcome: Response | BaseException) -> CellRes
                    stop_reason=outcome.stop_reason, tool_calls=calls)
 
 
-def copy_for(answer: CellResult, cell: Cell) -> CellResult:
+class Keyed(Protocol):
+    """What resume and the cache need of a unit of work (a chat cell or an agentic trial)."""
+
+    @property
+    def variant(self) -> Agent:
+        """The variant."""
+        ...
+
+    @property
+    def task(self) -> Task:
+        """The task."""
+        ...
+
+    @property
+    def repeat(self) -> int:
+        """The repeat index."""
+        ...
+
+    @property
+    def cache_key(self) -> str:
+        """The key of its outcome."""
+        ...
+
+
+def copy_for(answer: CellResult, cell: Keyed) -> CellResult:
     """An answer to the same request, filed under another cell (a cache hit)."""
     return replace(answer, variant=cell.variant.name, variant_hash=cell.variant.content_hash,
                    task_id=cell.task.id, repeat=cell.repeat, cached=True)
 
 
-def prefill(cells: list[Cell], store: Store, rid: str, refresh: bool
-             ) -> dict[int, CellResult]:
-    """Results already in this run (resume) or in the cache, by cell index."""
+def prefill(cells: Sequence[Keyed], store: Store, rid: str, refresh: bool, *,
+            usable: Callable[[CellResult], bool] = lambda hit: True) -> dict[int, CellResult]:
+    """Results already in this run (resume) or in the cache, by cell index.
+
+    Cache hits are copied into this run (and stored) as cache hits; ``usable`` can refuse
+    a hit (an agentic trial needs one that has its trial record).
+    """
     if refresh:
         return {}
     done = {(r.variant, r.task_id, r.repeat): r for r in store.results(rid) if r.ok}
@@ -135,7 +163,7 @@ def prefill(cells: list[Cell], store: Store, rid: str, refresh: bool
     copies: list[CellResult] = []
     for i in missing:
         c = cells[i]
-        if c.cache_key in cached:
+        if c.cache_key in cached and usable(cached[c.cache_key]):
             found[i] = copy_for(cached[c.cache_key], c)
             copies.append(found[i])
     store.put_many(rid, copies)

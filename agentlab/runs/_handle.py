@@ -33,7 +33,8 @@ if TYPE_CHECKING:
     from agentlab.agents._agent import Agent
     from agentlab.providers.base import GenerationOptions, Provider
     from agentlab.providers.models import ModelTable
-    from agentlab.runs._runner import Progress, Run
+    from agentlab.runs._progress import Progress
+    from agentlab.runs._runner import Run
     from agentlab.tasks import Task
 
 T = TypeVar("T")

@@ -35,6 +35,7 @@ from agentlab.runs._cells import (
     provider_order,
     unique_requests,
 )
+from agentlab.runs._progress import Progress, ProgressBar, gather_or_stop
 from agentlab.runs._store import DEFAULT_DB, CellResult, Store
 from agentlab.runs._writer import ResultWriter, recover_unsaved
 
@@ -139,24 +140,6 @@ class _Budget:
         self.reserved -= reserved
         self.spent += self.table.cost(result.model, result.input_tokens, result.output_tokens,
                                       result.cache_write_tokens, result.cache_read_tokens) or 0.0
-
-
-Progress = bool | Callable[[int, int], None]
-
-
-class _Callback:
-    """A progress bar stand-in that reports ``(done, total)`` to a function."""
-
-    def __init__(self, report: Callable[[int, int], None], done: int, total: int) -> None:
-        self.report, self.done, self.total = report, done, total
-        report(done, total)
-
-    def update(self, n: int) -> None:
-        self.done += n
-        self.report(self.done, self.total)
-
-    def close(self) -> None:
-        """Nothing to release."""
 
 
 class _Execution:
@@ -384,27 +367,15 @@ async def _execute(cells: list[Cell], variants: Sequence[Agent], tasks: Sequence
         from agentlab.runs._batch import warn_in_flight
 
         warn_in_flight(store, rid)
-    bar: Any
-    if callable(progress):
-        bar = _Callback(progress, len(found), len(cells))
-    elif progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(cells), initial=len(found), unit="cell", desc=f"run {rid[:8]}")
-    else:
-        bar = _Callback(lambda done, total: None, len(found), len(cells))
+    bar = ProgressBar(progress, len(found), len(cells), desc=f"run {rid[:8]}")
     state = _Execution(rid, provider, store, concurrency, budget_state, bar)
     status = "complete"
     try:
         jobs = [asyncio.ensure_future(state.cell(cells[i], i, found)) for i in todo]
-        await asyncio.gather(*jobs)
-    except asyncio.CancelledError:
-        status = "interrupted"
-        for job in jobs:
-            job.cancel()
-        await asyncio.gather(*jobs, return_exceptions=True)
-        log.warning("agentlab: run %s interrupted; finished cells are saved, run it again "
-                    "to complete the rest", rid)
+        if await gather_or_stop(jobs):
+            status = "interrupted"
+            log.warning("agentlab: run %s interrupted; finished cells are saved, run it again "
+                        "to complete the rest", rid)
     finally:
         copies = copy_twins(twins, cells, found)
         if copies:

@@ -269,7 +269,7 @@ def test_provider_shape_and_tool_requests_rejected_without_loading() -> None:
     provider = LocalProvider()
     assert isinstance(provider, Provider)
     assert provider.name == "local"
-    assert provider.default_max_tokens == 768
+    assert provider.default_max_tokens == 1024
     tool = ToolSpec(name="grade", description="d", input_schema="{}")
     req = Request(system="", messages=user("q"), model="local", tools=(tool,), force_tool="grade")
     with pytest.raises(CallError) as info:
