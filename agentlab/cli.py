@@ -310,7 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--provider", help="anthropic or local (default: anthropic if a key is set)")
     p.add_argument("--concurrency", type=int, default=8)
     p.add_argument("--max-tokens", type=int,
-                   help="output room per answer (default: 2048 Claude, 384 local model)")
+                   help="output room per answer (default: 2048 Claude, 768 local model)")
     p.add_argument("--temperature", type=float)
     p.add_argument("--seed", type=int)
     p.add_argument("--budget", type=float, help="stop before spending more than this (USD)")

@@ -52,6 +52,7 @@ from agentlab.providers.local import (
     DEFAULT_TOP_K,
     DEFAULT_TOP_P,
     LocalProvider,
+    _import_llama_cpp,
     resolve_local_model,
 )
 from agentlab.runs._cells import Cell, plan
@@ -113,8 +114,17 @@ def reset_perf(llm: Any) -> None:
     llama_cpp.llama_perf_context_reset(llm.ctx)
 
 
-def naive(name: str, cells: list[Cell], provider: LocalProvider, cold: bool) -> Column:
-    llm: Any = provider.llama
+def naive_llama(provider: LocalProvider) -> Any:
+    """A plain ``llama_cpp.Llama`` on the same GGUF file, context and threads."""
+    import llama_cpp
+
+    return llama_cpp.Llama(str(resolve_local_model(provider.model)), n_ctx=provider.n_ctx,
+                           n_threads=provider.n_threads, n_threads_batch=provider.n_threads,
+                           verbose=False)
+
+
+def naive(name: str, cells: list[Cell], provider: LocalProvider, llm: Any, cold: bool
+          ) -> Column:
     llm.reset()
     reset_perf(llm)
     before, start = os.getloadavg()[0], time.perf_counter()
@@ -140,15 +150,15 @@ def prompt_total(cells: list[Cell], provider: LocalProvider) -> int:
 
 
 def agentlab_run(cells: list[Cell], provider: LocalProvider) -> Column:
-    llm: Any = provider.llama
     provider.prefix_states.clear()
-    reset_perf(llm)
+    engine = provider.engine
+    reset_perf(engine)
     before, start = os.getloadavg()[0], time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         run = run_sync(lambda: execute_async(cells, provider=provider, progress=False,
                                              db=Path(tmp) / "bench.sqlite", refresh=True))
     wall = time.perf_counter() - start
-    evaluated, _ = perf(llm)
+    evaluated, _ = perf(engine)
     assert run.errors == 0, [r.error for r in run.results if not r.ok]
     return Column("agentlab", len(cells), prompt_total(cells, provider), evaluated,
                   sum(r.output_tokens for r in run.results), wall, before, os.getloadavg()[0])
@@ -246,7 +256,7 @@ def _decode_batched(llm: Any, prompts: list[list[int]], steps: int) -> tuple[flo
     params = lc.llama_context_default_params()
     params.n_ctx, params.n_batch, params.n_ubatch, params.n_seq_max = 2048, 512, 512, width
     params.n_threads = params.n_threads_batch = os.cpu_count() or 1
-    ctx = lc.llama_init_from_model(llm._model.model, params)
+    ctx = lc.llama_init_from_model(llm.model, params)
     batch = lc.llama_batch_init(512, 0, width)
     try:
         def logits(i: int) -> Any:
@@ -310,7 +320,8 @@ def main() -> None:
     parser.add_argument("--batched", action="store_true")
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
-    import llama_cpp
+    # Through agentlab, so both loops get its OpenMP wait policy (set before llama.cpp loads).
+    llama_cpp = _import_llama_cpp()
 
     print(f"llama-cpp-python {llama_cpp.__version__}, Python {platform.python_version()}, "
           f"{platform.machine()}, {os.cpu_count()} cores, OMP_WAIT_POLICY="
@@ -327,9 +338,12 @@ def main() -> None:
         unique = list({c.cache_key: c for c in cells}.values())
         print(f"{len(unique)} cells ({len(cells) - len(unique)} duplicate requests dropped), "
               f"max_tokens {args.max_tokens}")
-        columns = [naive("naive-cold", unique, provider, cold=True), agentlab_run(unique, provider)]
+        llm = naive_llama(provider)
+        columns = [naive("naive-cold", unique, provider, llm, cold=True),
+                   agentlab_run(unique, provider)]
         if not args.skip_naive_plain:
-            columns.append(naive("naive-plain", unique, provider, cold=False))
+            columns.append(naive("naive-plain", unique, provider, llm, cold=False))
+        llm.close()
         report(columns)
     if args.contention:
         system = al.load_agent(ROOT / "data" / "agents" / "python-pro-backend.md").body

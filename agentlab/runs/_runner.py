@@ -220,7 +220,7 @@ async def run_async(
         provider: A provider instance, ``"anthropic"``, ``"local"``, or ``None`` to choose:
             the Anthropic API when ``ANTHROPIC_API_KEY`` is set, else the local model.
         options: Generation options (max tokens, temperature, seed, ...); default: the
-            provider's default ``max_tokens`` (2048 for Claude, 384 for the local model).
+            provider's default ``max_tokens`` (2048 for Claude, 768 for the local model).
         concurrency: Most calls in flight at once.
         db: Results database path (or an open :class:`Store`).
         refresh: Ignore the cache and call the provider for every cell.

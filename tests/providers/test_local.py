@@ -10,12 +10,12 @@ is not installed.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import hashlib
 import json
 import logging
 import subprocess
 import sys
-import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,10 +23,12 @@ from typing import Any
 
 import pytest
 
+import agentlab.providers._gguf as gguf_module
 import agentlab.providers.local as local_module
 from agentlab.errors import ConfigError, MissingDependencyError
 from agentlab.providers._chatformat import CHATML, format_prompt, prefix_probe
 from agentlab.providers._gguf import Part, PartedModel, ensure_model_file
+from agentlab.providers._kvcache import PrefixStates
 from agentlab.providers.base import (
     BaseProvider,
     CallError,
@@ -121,6 +123,24 @@ def test_order_requests_groups_system_prompts_in_first_seen_order() -> None:
     assert [reqs[i].system for i in order] == list("AAABBCC")
     assert [reqs[i].messages[0].content for i in order][:3] == ["t0", "t2", "t6"]
     assert BaseProvider().order_requests(reqs) == list(range(7))
+
+
+def test_prefix_states_keep_the_most_recently_used_under_the_byte_limit() -> None:
+    states = PrefixStates(limit_bytes=250)
+
+    def blob(n: int) -> Any:
+        return (ctypes.c_uint8 * n)()
+
+    a, b, c = blob(100), blob(100), blob(100)
+    states.put((1, 2), a)
+    states.put((3, 4), b)
+    assert states.get((1, 2)) is a  # now the most recently used
+    states.put((5, 6), c)  # 300 bytes: the least recently used, (3, 4), goes
+    assert states.get((3, 4)) is None and states.get((5, 6)) is c and states.get([1, 2]) is a
+    assert len(states) == 2 and states.stored_bytes == 200
+    assert (states.hits, states.misses) == (3, 1)
+    states.put((7,), blob(251))  # larger than the whole limit: not kept, nothing evicted
+    assert len(states) == 2 and states.get((7,)) is None
 
 
 # --------------------------------------------------------------------------- model files
@@ -228,7 +248,7 @@ def test_the_provider_never_loads_a_model_whose_parts_are_bad(
 ) -> None:
     spec, files = parts
     files[0].write_bytes(b"GGUF" + b"z" * 1000)  # a GGUF header, but altered content
-    monkeypatch.setattr(local_module, "QWEN25_CODER_05B", spec)
+    monkeypatch.setattr(gguf_module, "QWEN25_CODER_05B", spec)
     monkeypatch.setenv("AGENTLAB_CACHE_DIR", str(tmp_path))
     loads: list[Path] = []
     monkeypatch.setattr(local_module, "_load", lambda path, *a: loads.append(path))
@@ -269,7 +289,7 @@ def test_provider_shape_and_tool_requests_rejected_without_loading() -> None:
     provider = LocalProvider()
     assert isinstance(provider, Provider)
     assert provider.name == "local"
-    assert provider.default_max_tokens == 1024
+    assert provider.default_max_tokens == 768
     tool = ToolSpec(name="grade", description="d", input_schema="{}")
     req = Request(system="", messages=user("q"), model="local", tools=(tool,), force_tool="grade")
     with pytest.raises(CallError) as info:
@@ -373,35 +393,24 @@ def test_same_seed_gives_identical_output_across_processes(provider: LocalProvid
 
 
 @pytest.mark.local
-def test_concurrent_calls_are_serialised_and_correct(
-    provider: LocalProvider, monkeypatch: pytest.MonkeyPatch
+def test_concurrent_calls_are_decoded_together_and_answer_as_alone(
+    provider: LocalProvider,
 ) -> None:
-    reqs = [request("Be brief.", f"Say the number {i}.", max_tokens=8) for i in range(4)]
-    expected = [ask(provider, r).text for r in reqs]
-    llm = provider.llama
-    real = llm.create_completion
-    active, peak, calls, guard = [0], [0], [0], threading.Lock()
-
-    def counting(*args: Any, **kwargs: Any) -> Any:
-        with guard:
-            active[0] += 1
-            calls[0] += 1
-            peak[0] = max(peak[0], active[0])
-        try:
-            return real(*args, **kwargs)
-        finally:
-            with guard:
-                active[0] -= 1
-
-    monkeypatch.setattr(llm, "create_completion", counting)
+    reqs = [request(LONG_SYSTEM, f"Say the number {i} in words.", max_tokens=10, seed=i)
+            for i in range(4)]
+    alone = [ask(provider, r) for r in reqs]
+    engine = provider.engine
+    before = engine.batched_steps
 
     async def together() -> list[Any]:
         return await asyncio.gather(*(provider.complete(r) for r in reqs))
 
     results = asyncio.run(together())
-    assert calls[0] == len(reqs)
-    assert peak[0] == 1
-    assert [r.text for r in results] == expected
+    assert [r.text for r in results] == [r.text for r in alone]
+    assert [r.output_tokens for r in results] == [r.output_tokens for r in alone]
+    assert engine.width in (1, 2)
+    if engine.width == 2:  # the start-up check found two-row steps bit-identical
+        assert engine.batched_steps > before
 
 
 @pytest.mark.local
