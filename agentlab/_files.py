@@ -116,10 +116,10 @@ def resolve_inside(base: Path, value: str, roots: Sequence[Path]) -> Path:
     """
     if not value.strip() or "\x00" in value:
         raise FileRefused("is empty" if not value.strip() else "contains a NUL byte")
+    # Containment first, existence second: a path outside the allowed folders is refused
+    # as such whether or not it exists, so a task file cannot probe the machine's files.
     try:
-        target = (base / value).resolve(strict=True)
-    except FileNotFoundError:
-        raise FileRefused("does not exist") from None
+        target = (base / value).resolve(strict=False)
     except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop on older Pythons
         raise FileRefused(describe_os_error(exc) if isinstance(exc, OSError)
                           else "has a symlink loop") from None
@@ -128,7 +128,13 @@ def resolve_inside(base: Path, value: str, roots: Sequence[Path]) -> Path:
         where = " or ".join(str(r) for r in allowed)
         raise FileRefused(f"resolves to {target}, outside {where}; keep context files beside "
                           "the task file (or pass context_roots=)")
-    return target
+    try:
+        return target.resolve(strict=True)
+    except FileNotFoundError:
+        raise FileRefused("does not exist") from None
+    except (OSError, RuntimeError) as exc:
+        raise FileRefused(describe_os_error(exc) if isinstance(exc, OSError)
+                          else "has a symlink loop") from None
 
 
 def _nearest_existing(path: Path) -> Path:

@@ -108,9 +108,9 @@ def _bwrap_args(workspace: Path, as_nobody: bool) -> list[str]:
             "--ro-bind", "/usr", "/usr", "--ro-bind-try", "/bin", "/bin",
             "--ro-bind-try", "/sbin", "/sbin", "--ro-bind-try", "/lib", "/lib",
             "--ro-bind-try", "/lib64", "/lib64", "--ro-bind", "/etc", "/etc",
-            *_python_mounts(), "--proc", "/proc", "--dev", "/dev",
-            "--perms", "1777", "--tmpfs", "/tmp",
-            *_dirs_to(workspace.resolve()), "--bind", ws, ws, "--chdir", ws,
+            "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp",
+            # After the private /tmp: an interpreter installed under /tmp stays visible.
+            *_python_mounts(), *_dirs_to(workspace.resolve()), "--bind", ws, ws, "--chdir", ws,
             "--clearenv", "--setenv", "PATH", f"{bin_dir}:/usr/local/bin:/usr/bin:/bin",
             "--setenv", "HOME", "/tmp", "--setenv", "LANG", "C.UTF-8",
             "--setenv", "PYTHONDONTWRITEBYTECODE", "1", "--"]

@@ -26,6 +26,7 @@ import os
 import shlex
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -254,6 +255,22 @@ def _permissions(spec: SessionSpec) -> Any:
     return answer
 
 
+def _under_tmp(cli: Path) -> list[str]:
+    """Read-only mounts that bring back what the private /tmp hides: the CLI and Python.
+
+    A checkout (and so its virtual environment, which holds the bundled CLI) may itself
+    live under /tmp; the agent's Bash commands need that Python too.
+    """
+    tmp = Path("/tmp").resolve()
+    roots = {cli.parent, Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()}
+    args: list[str] = []
+    for root in sorted(roots, key=lambda p: len(p.parts)):
+        if root.is_relative_to(tmp) and not any(root.is_relative_to(r) and root != r
+                                                 for r in roots):
+            args += ["--ro-bind", str(root), str(root)]
+    return args
+
+
 def _launcher(session: Path, cwd: Path) -> Path:
     """A script that starts the CLI inside bubblewrap, able to write only two folders.
 
@@ -266,7 +283,7 @@ def _launcher(session: Path, cwd: Path) -> Path:
     cli = cli_path().resolve()
     args = ["bwrap", "--die-with-parent", "--ro-bind", "/", "/", "--dev-bind", "/dev", "/dev",
             "--tmpfs", "/dev/shm", "--bind", "/proc", "/proc",  # Claude Code's bwrap: uid map
-            "--tmpfs", "/tmp", "--bind", str(session), str(session),
+            "--tmpfs", "/tmp", *_under_tmp(cli), "--bind", str(session), str(session),
             "--bind", str(cwd.resolve()), str(cwd.resolve()), "--chdir", str(cwd.resolve()),
             "--", str(cli)]
     script = session / "claude"
