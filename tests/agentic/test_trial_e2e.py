@@ -56,8 +56,10 @@ FIX = [call("Edit", file_path="pagination.py", old_string="c.id >= cursor",
 @pytest.fixture(scope="module")
 def outside() -> Iterator[Path]:
     """A folder the agent can see (outside /tmp, which is private in the sandbox)."""
-    (ROOT / "out").mkdir(exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix="agentic-probe-", dir=ROOT / "out"))
+    # The checkout itself may be under /tmp (CI clones anywhere): then use /var/tmp.
+    base = Path("/var/tmp") if ROOT.resolve().is_relative_to("/tmp") else ROOT / "out"
+    base.mkdir(exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="agentic-probe-", dir=base))
     yield folder
     shutil.rmtree(folder)
 
