@@ -104,7 +104,7 @@ def sample_cells(args: argparse.Namespace, provider: LocalProvider) -> list[Cell
 def perf(llm: Any) -> tuple[int, int]:
     import llama_cpp
 
-    data = llama_cpp.llama_perf_context(llm.ctx)
+    data = llama_cpp.llama_perf_context(llm.ctx)  # one sequence: exact
     return int(data.n_p_eval), int(data.n_eval)
 
 
@@ -152,13 +152,15 @@ def prompt_total(cells: list[Cell], provider: LocalProvider) -> int:
 def agentlab_run(cells: list[Cell], provider: LocalProvider) -> Column:
     provider.prefix_states.clear()
     engine = provider.engine
-    reset_perf(engine)
+    evaluated_before = engine.prompt_tokens_evaluated
     before, start = os.getloadavg()[0], time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         run = run_sync(lambda: execute_async(cells, provider=provider, progress=False,
                                              db=Path(tmp) / "bench.sqlite", refresh=True))
     wall = time.perf_counter() - start
-    evaluated, _ = perf(engine)
+    # Counted by the engine at llama_decode; llama_perf_context would also count two-row
+    # decode steps as prompt tokens.
+    evaluated = engine.prompt_tokens_evaluated - evaluated_before
     assert run.errors == 0, [r.error for r in run.results if not r.ok]
     return Column("agentlab", len(cells), prompt_total(cells, provider), evaluated,
                   sum(r.output_tokens for r in run.results), wall, before, os.getloadavg()[0])
@@ -339,10 +341,15 @@ def main() -> None:
         print(f"{len(unique)} cells ({len(cells) - len(unique)} duplicate requests dropped), "
               f"max_tokens {args.max_tokens}")
         llm = naive_llama(provider)
-        columns = [naive("naive-cold", unique, provider, llm, cold=True),
-                   agentlab_run(unique, provider)]
-        if not args.skip_naive_plain:
-            columns.append(naive("naive-plain", unique, provider, llm, cold=False))
+        columns = []
+        for name in ("naive-cold", "agentlab", "naive-plain"):
+            if name == "naive-plain" and args.skip_naive_plain:
+                continue
+            columns.append(agentlab_run(unique, provider) if name == "agentlab" else
+                           naive(name, unique, provider, llm, cold=name == "naive-cold"))
+            c = columns[-1]
+            print(f"  {name}: {c.wall_s:.1f} s, {c.prompt_evaluated:,} prompt tokens evaluated, "
+                  f"{c.generated:,} generated ({load()})", flush=True)
         llm.close()
         report(columns)
     if args.contention:

@@ -93,6 +93,7 @@ class Engine:
 
         self._lc, self._llm, self._tokenizer_lock = lc, llm, tokenizer_lock
         self.batched_steps = 0  # decode steps that carried more than one sequence
+        self.prompt_tokens_evaluated = 0  # prompt tokens sent through llama_decode
         params = lc.llama_context_default_params()
         params.n_ctx, params.n_seq_max = n_ctx * WIDTH, WIDTH  # n_ctx tokens per sequence
         params.n_batch = params.n_ubatch = _N_BATCH
@@ -194,6 +195,7 @@ class Engine:
     def _eval(self, seq: int, tokens: tuple[int, ...], pos: int) -> int:
         """Evaluate ``tokens`` of one sequence from ``pos``; the output row of the last one."""
         last = 0
+        self.prompt_tokens_evaluated += len(tokens)
         for begin in range(0, len(tokens), _N_BATCH):
             chunk = tokens[begin : begin + _N_BATCH]
             is_last = begin + _N_BATCH >= len(tokens)
@@ -257,13 +259,16 @@ class Engine:
         if a.sampler is not None:
             self._lc.llama_sampler_free(a.sampler)
             a.sampler = None
-        clear_seq(self._ctx, a.seq)
+        try:
+            clear_seq(self._ctx, a.seq)
+            if error is None:
+                text = a.text if a.done == "stop_sequence" else self._text(a)
+                a.future.set_result(Outcome(text, len(a.tokens), a.done or "end_turn",
+                                            a.prefix, a.reused, time.perf_counter() - a.start))
+        except Exception as exc:  # the caller must hear back, whatever failed here
+            error = exc
         if error is not None:
             a.future.set_exception(error)
-            return
-        text = a.text if a.done == "stop_sequence" else self._text(a)
-        a.future.set_result(Outcome(text, len(a.tokens), a.done or "end_turn", a.prefix,
-                                    a.reused, time.perf_counter() - a.start))
 
     def _invariant(self, n_threads: int) -> bool:
         """Whether a two-row decode step gives sequence 0 the logits a one-row step does."""

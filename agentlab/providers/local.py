@@ -191,10 +191,13 @@ def _close_at_exit() -> None:
 
 
 def clear_local_models() -> None:
-    """Forget every loaded local model and its saved prefixes (frees memory)."""
+    """Unload every local model and its saved prefixes (waits for calls in flight)."""
     with _models_lock:
-        # No close(): a call still running holds its model, which is freed after it ends.
+        loaded = list(_models.values())
         _models.clear()
+    for model in loaded:
+        model.engine.close()  # finishes queued calls, then frees the context
+        model.llm.close()
 
 
 def _prompt_tokens(loaded: _Loaded, prompt: str) -> list[int]:
